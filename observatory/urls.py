@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("ingest.urls")),
+    path("", include("gpu_workers.urls")),
+    path("", include("observatory.dashboards.urls")),
+]
