@@ -87,3 +87,35 @@ class QuarantinedRecordAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["record_key", "reason"]
     raw_id_fields = ["run"]
+
+
+@admin.register(models.ParameterCount)
+class ParameterCountAdmin(admin.ModelAdmin):
+    list_display = ["hub_id", "total_params_b", "active_params_b", "is_moe", "source"]
+    search_fields = ["hub_id"]
+
+    def save_model(self, request, obj, form, change):
+        obj.source = "admin"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.ReleaseDateCorrection)
+class ReleaseDateCorrectionAdmin(admin.ModelAdmin):
+    list_display = ["hub_id", "hf_created_at", "actual_release_date", "source"]
+    search_fields = ["hub_id"]
+
+    def save_model(self, request, obj, form, change):
+        obj.source = "admin"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(models.TrackedListEntry)
+class TrackedListEntryAdmin(admin.ModelAdmin):
+    list_display = ["hub_id", "list_name", "org"]
+    list_filter = ["list_name"]
+    search_fields = ["hub_id"]
+
+
+@admin.register(models.TrackingPolicy)
+class TrackingPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "imported_at"]

@@ -249,3 +249,56 @@ class QuarantinedRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+# --- Curated tables (ATOM's metadata, editable in the admin) -------------------------------------
+# They outlive any one crawl: a crawl or import consults them when it computes a model's
+# release date, size and tracked flag.
+
+
+class ParameterCount(models.Model):
+    hub_id = models.CharField(max_length=200, unique=True)
+    total_params_b = models.FloatField()
+    active_params_b = models.FloatField(null=True, blank=True)
+    is_moe = models.BooleanField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=32, default="atom", help_text="atom or admin")
+
+    def __str__(self) -> str:
+        return f"{self.hub_id}: {self.total_params_b}B"
+
+
+class ReleaseDateCorrection(models.Model):
+    hub_id = models.CharField(max_length=200, unique=True)
+    hf_created_at = models.DateField(null=True, blank=True)
+    actual_release_date = models.DateField()
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=32, default="atom")
+
+    def __str__(self) -> str:
+        return f"{self.hub_id}: {self.actual_release_date}"
+
+
+class TrackedListEntry(models.Model):
+    """A Hub id on one of ATOM's tracked lists (models.csv, extra_models.csv)."""
+
+    hub_id = models.CharField(max_length=200, unique=True)
+    list_name = models.CharField(max_length=64)
+    org = models.CharField(max_length=96, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.hub_id} ({self.list_name})"
+
+
+class TrackingPolicy(models.Model):
+    """ATOM's model policy (pipeline tags, reject patterns, per-org rules), kept as imported."""
+
+    name = models.CharField(max_length=64, unique=True, default="atom")
+    document = models.JSONField(default=dict)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "tracking policies"
+
+    def __str__(self) -> str:
+        return self.name
