@@ -1,0 +1,282 @@
+"""The one path from Hub-API-shaped model records into the database.
+
+Both the hub-stats Parquet import and the crawler hand records in the Hub API's field names
+(`id, author, createdAt, downloads, downloadsAllTime, likes, tags, cardData, safetensors,
+baseModels, pipeline_tag, library_name, gated, …`) to `upsert_hub_records`. It validates, normalises
+licences, resolves curation (size, release date, tracked) and lineage, and upserts in bulk: one
+model row, one (model, day) snapshot, one row per lineage edge. Running it twice on the same
+records changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from ingest import licences
+from ingest.curation import Curation, curated_fields, load_curation
+from ingest.lineage import HUB_ID, LineageGraph, parse_parents
+from observatory.catalog.models import (
+    DownloadSnapshot,
+    HubModel,
+    LineageEdge,
+    Organization,
+    QuarantinedRecord,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_FIELDS = [
+    "organization", "author", "created_at", "last_modified", "release_date", "release_date_source",
+    "pipeline_tag", "library_name", "licence_raw", "licence_id", "licence_class", "total_params",
+    "active_params", "is_moe", "params_source", "size_class", "gated", "tags", "card_data", "downloads",
+    "downloads_all_time", "likes", "tracked", "tracked_reason", "last_seen_at",
+]
+
+
+class InvalidRecord(ValueError):
+    """A record that cannot be stored as it is; it is quarantined with this reason."""
+
+
+@dataclass
+class Prepared:
+    record: dict
+    hub_id: str
+    namespace: str
+    fields: dict
+    parents: list[tuple[str, str, str]]
+    lineage_known: bool
+
+
+def _as_datetime(value: object, field: str) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRecord(f"{field}: not an ISO date-time: {value[:40]!r}") from None
+    else:
+        raise InvalidRecord(f"{field}: expected a date-time, got {type(value).__name__}")
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
+
+
+def _as_count(value: object, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise InvalidRecord(f"{field}: expected a count, got {value!r:.40}")
+    if value < 0:
+        raise InvalidRecord(f"{field}: negative count {value}")
+    return int(value)
+
+
+def _card(value: object) -> dict:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InvalidRecord("cardData: not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidRecord(f"cardData: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _gated(value: object) -> str:
+    if value in (None, False, "false", "False", ""):
+        return ""
+    if value is True:
+        return "auto"
+    return str(value)[:16]
+
+
+def prepare(record: dict, curation: Curation) -> Prepared:
+    """Validate and normalise one record. Raises InvalidRecord with a reason."""
+    if not isinstance(record, dict):
+        raise InvalidRecord(f"record is a {type(record).__name__}, not an object")
+    hub_id = record.get("id") or record.get("modelId")
+    if not isinstance(hub_id, str) or not HUB_ID.match(hub_id) or ".." in hub_id:
+        raise InvalidRecord(f"id: not a Hub repo id: {str(hub_id)[:80]!r}")
+    tags = record.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidRecord("tags: expected a list of strings")
+    card = _card(record.get("cardData"))
+    created_at = _as_datetime(record.get("createdAt"), "createdAt")
+    safetensors = record.get("safetensors") or {}
+    if not isinstance(safetensors, dict):
+        raise InvalidRecord("safetensors: expected an object")
+    normalised = {
+        **record,
+        "id": hub_id,
+        "tags": tags,
+        "cardData": card,
+        "createdAt": created_at,
+        "safetensors": {"total": _as_count(safetensors.get("total"), "safetensors.total")},
+        "downloadsAllTime": _as_count(record.get("downloadsAllTime"), "downloadsAllTime"),
+    }
+    raw_licence = card.get("license")
+    if raw_licence is None:
+        tag_licences = [t.split(":", 1)[1] for t in tags if t.startswith("license:")]
+        raw_licence = tag_licences[0] if len(tag_licences) == 1 else (tag_licences or None)
+    licence_id, licence_class = licences.normalise_licence(
+        raw_licence, license_name=card.get("license_name"), license_link=card.get("license_link")
+    )
+    namespace = hub_id.split("/", 1)[0] if "/" in hub_id else ""
+    fields = {
+        "author": str(record.get("author") or namespace)[:96],
+        "created_at": created_at,
+        "last_modified": _as_datetime(record.get("lastModified"), "lastModified"),
+        "pipeline_tag": str(record.get("pipeline_tag") or "")[:64],
+        "library_name": str(record.get("library_name") or "")[:64],
+        "licence_raw": licences.licence_raw_text(raw_licence, card.get("license_name")),
+        "licence_id": licence_id,
+        "licence_class": licence_class,
+        "gated": _gated(record.get("gated")),
+        "tags": tags,
+        "card_data": {k: card[k] for k in ("license", "license_name", "license_link", "base_model",
+                                           "base_model_relation", "language", "pipeline_tag") if k in card},
+        "downloads": _as_count(record.get("downloads"), "downloads"),
+        "downloads_all_time": normalised["downloadsAllTime"],
+        "likes": _as_count(record.get("likes"), "likes"),
+        **curated_fields(normalised, curation),
+    }
+    lineage_known = any(key in record for key in ("baseModels", "cardData", "tags"))
+    return Prepared(normalised, hub_id, namespace, fields, parse_parents(normalised), lineage_known)
+
+
+def upsert_hub_records(
+    records: Iterable[dict],
+    *,
+    snapshot_date: dt.date,
+    source: str,
+    run=None,
+    quarantine_invalid: bool = True,
+    curation: Curation | None = None,
+) -> dict[str, int]:
+    """Validate and upsert one batch of records; returns counts. Call inside your transaction."""
+    curation = curation or load_curation()
+    counts = {"records": 0, "models": 0, "snapshots": 0, "edges": 0, "rejected_edges": 0, "quarantined": 0}
+    prepared: dict[str, Prepared] = {}
+    quarantined: list[QuarantinedRecord] = []
+    for record in records:
+        counts["records"] += 1
+        try:
+            item = prepare(record, curation)
+        except InvalidRecord as exc:
+            if not quarantine_invalid:
+                raise
+            key = str(record.get("id", "") if isinstance(record, dict) else "")[:300]
+            payload = record if isinstance(record, dict) else {"value": repr(record)[:2000]}
+            quarantined.append(QuarantinedRecord(run=run, source=source, record_key=key,
+                                                 payload=json.loads(json.dumps(payload, default=str)), reason=str(exc)))
+            continue
+        prepared[item.hub_id] = item  # the same id twice in one batch: the later one wins
+    if quarantined:
+        QuarantinedRecord.objects.bulk_create(quarantined)
+        counts["quarantined"] = len(quarantined)
+    if not prepared:
+        return counts
+
+    with transaction.atomic():
+        org_ids = _ensure_organizations({p.namespace for p in prepared.values() if p.namespace})
+        _keep_admin_curation(prepared)
+        now = timezone.now()
+        HubModel.objects.bulk_create(
+            [HubModel(hub_id=p.hub_id, **{**p.fields, "organization_id": org_ids.get(p.namespace), "last_seen_at": now})
+             for p in prepared.values()],
+            update_conflicts=True, unique_fields=["hub_id"], update_fields=MODEL_FIELDS, batch_size=1000,
+        )
+        model_ids = dict(HubModel.objects.filter(hub_id__in=list(prepared)).values_list("hub_id", "id"))
+        counts["models"] = len(model_ids)
+        snapshots = [
+            DownloadSnapshot(model_id=model_ids[p.hub_id], date=snapshot_date, downloads=p.fields["downloads"],
+                             downloads_all_time=p.fields["downloads_all_time"], likes=p.fields["likes"], source=source)
+            for p in prepared.values()
+        ]
+        DownloadSnapshot.objects.bulk_create(
+            snapshots, update_conflicts=True, unique_fields=["model", "date"],
+            update_fields=["downloads", "downloads_all_time", "likes", "source"], batch_size=2000,
+        )
+        counts["snapshots"] = len(snapshots)
+        edges, rejected = _lineage_edges(prepared, model_ids)
+        counts["edges"], counts["rejected_edges"] = edges, rejected
+    return counts
+
+
+def _ensure_organizations(namespaces: set[str]) -> dict[str, int]:
+    """Create unseen namespaces with an unknown region; never touch a known region."""
+    Organization.objects.bulk_create(
+        [Organization(namespace=ns, display_name=ns, region="unknown", region_source="default") for ns in namespaces],
+        ignore_conflicts=True, batch_size=1000,
+    )
+    return dict(Organization.objects.filter(namespace__in=namespaces).values_list("namespace", "id"))
+
+
+def _keep_admin_curation(prepared: dict[str, Prepared]) -> None:
+    admin_rows = HubModel.objects.filter(hub_id__in=list(prepared), release_date_source="admin")
+    for hub_id, release_date in admin_rows.values_list("hub_id", "release_date"):
+        prepared[hub_id].fields.update(release_date=release_date, release_date_source="admin")
+    for row in HubModel.objects.filter(hub_id__in=list(prepared), params_source="admin").values(
+        "hub_id", "total_params", "active_params", "is_moe", "size_class"
+    ):
+        prepared[row.pop("hub_id")].fields.update(row, params_source="admin")
+
+
+def _lineage_edges(prepared: dict[str, Prepared], model_ids: dict[str, int]) -> tuple[int, int]:
+    children = [p for p in prepared.values() if p.lineage_known]
+    if not children:
+        return 0, 0
+    graph = LineageGraph.around([p.hub_id for p in children] + [parent for p in children for parent, _, _ in p.parents])
+    rows: list[LineageEdge] = []
+    rejected = 0
+    for item in children:
+        accepted = []
+        for parent, relation, source in item.parents:
+            if graph.creates_cycle(item.hub_id, parent):
+                rejected += 1
+                reason = "self-reference" if parent == item.hub_id else "would create a cycle"
+                log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, parent, reason)
+                continue
+            accepted.append(parent)
+            rows.append(LineageEdge(child_id=model_ids[item.hub_id], parent_hub_id=parent, relation=relation,
+                                    source=source))
+        graph.replace(item.hub_id, accepted)
+    # The latest record states the whole parent set: drop edges it no longer states.
+    stated = {(edge.child_id, edge.parent_hub_id) for edge in rows}
+    child_ids = [model_ids[item.hub_id] for item in children]
+    stale = [
+        edge_id
+        for edge_id, child_id, parent in LineageEdge.objects.filter(child_id__in=child_ids).values_list(
+            "id", "child_id", "parent_hub_id"
+        )
+        if (child_id, parent) not in stated
+    ]
+    if stale:
+        LineageEdge.objects.filter(id__in=stale).delete()
+    LineageEdge.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["child", "parent_hub_id"],
+        update_fields=["relation", "source"], batch_size=2000,
+    )
+    resolve_pending_parents()
+    return len(rows), rejected
+
+
+def resolve_pending_parents() -> int:
+    """Point edges whose parent arrived after them at the parent's row (one UPDATE)."""
+    pending = LineageEdge.objects.filter(parent__isnull=True)
+    return pending.filter(parent_hub_id__in=HubModel.objects.values("hub_id")).update(
+        parent=Subquery(HubModel.objects.filter(hub_id=OuterRef("parent_hub_id")).values("id")[:1])
+    )

@@ -1,0 +1,73 @@
+"""hub-stats Parquet (the Hub's own `hub-stats` models dataset, Hub API field names) → the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+from django.db import transaction
+
+from ingest.curation import load_curation
+from ingest.hub_records import InvalidRecord, upsert_hub_records
+from ingest.importing import ImportFileError, progress, require_file
+
+REQUIRED_COLUMNS = {"id", "createdAt", "downloads", "downloadsAllTime", "likes", "tags", "cardData", "pipeline_tag"}
+BATCH = 5000
+
+
+def snapshot_date_from_name(path: Path) -> dt.date | None:
+    match = re.search(r"(\d{4}-\d{2}-\d{2})", path.name)
+    return dt.date.fromisoformat(match.group(1)) if match else None
+
+
+def read_hubstats(path: Path) -> pl.DataFrame:
+    require_file(path)
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a damaged file
+        raise ImportFileError(path, f"not a readable Parquet file ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    missing = REQUIRED_COLUMNS - set(frame.columns)
+    if missing:
+        raise ImportFileError(path, f"missing columns {sorted(missing)}", row=0, column=sorted(missing)[0])
+    return frame
+
+
+def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, progress_bar: bool = False,
+                    run=None) -> dict[str, int]:
+    """Import every row; a row that fails validation aborts the whole file, naming row and column."""
+    path = Path(path)
+    frame = read_hubstats(path)
+    snapshot_date = snapshot_date or snapshot_date_from_name(path)
+    if snapshot_date is None:
+        raise ImportFileError(path, "no snapshot date: put YYYY-MM-DD in the file name or pass snapshot_date")
+    totals: dict[str, int] = {}
+    curation = load_curation()
+    rows = frame.to_dicts()
+    with transaction.atomic():
+        batches = range(0, len(rows), BATCH)
+        for start in progress(batches, total=len(batches), desc=path.name, enabled=progress_bar):
+            batch = rows[start:start + BATCH]
+            try:
+                counts = upsert_hub_records(batch, snapshot_date=snapshot_date, source="hub-stats", run=run,
+                                            quarantine_invalid=False, curation=curation)
+            except InvalidRecord as exc:
+                row, column = _locate(batch, start, str(exc), curation)
+                raise ImportFileError(path, str(exc), row=row, column=column) from None
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+def _locate(batch: list[dict], start: int, message: str, curation) -> tuple[int | None, str | None]:
+    """Find which row of the batch is invalid (rows counted from 1, as a person would)."""
+    from ingest.hub_records import prepare
+
+    column = message.split(":", 1)[0] if ":" in message else None
+    for offset, record in enumerate(batch):
+        try:
+            prepare(record, curation)
+        except InvalidRecord:
+            return start + offset + 1, column
+    return None, column

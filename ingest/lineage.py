@@ -1,0 +1,139 @@
+"""Fine-tune lineage: parse a record's parents, reject self-references and cycles, query conflicts.
+
+The Hub states lineage in three places that can disagree: the `baseModels` expand (the Hub's own
+resolution), the card's `base_model` (string or list) with `base_model_relation`, and tags of the
+form `base_model:<id>` / `base_model:<relation>:<id>`. We unify them, preferring the Hub's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+log = logging.getLogger(__name__)
+
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+_RELATION_ALIASES = {"fine-tune": "finetune", "finetuned": "finetune", "quantization": "quantized", "quantize": "quantized",
+                     "merged": "merge", "adapters": "adapter", "lora": "adapter"}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
+
+
+def _relation(value: object) -> str | None:
+    if not value:
+        return None
+    text = str(value).strip().lower()
+    text = _RELATION_ALIASES.get(text, text)
+    return text if text in RELATIONS else None
+
+
+def _ids(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else [value]
+    result = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if isinstance(item, str):
+            item = item.strip()
+            if item.startswith("https://huggingface.co/"):
+                item = item.removeprefix("https://huggingface.co/")
+            if HUB_ID.match(item):
+                result.append(item)
+    return result
+
+
+def parse_parents(record: dict) -> list[tuple[str, str, str]]:
+    """[(parent_hub_id, relation, source)] for one Hub-API-shaped record, deduplicated by parent."""
+    found: dict[str, tuple[str, str]] = {}
+    base_models = record.get("baseModels") or {}
+    if isinstance(base_models, dict):
+        relation = _relation(base_models.get("relation"))
+        for parent in _ids(base_models.get("models")):
+            found.setdefault(parent, (relation or "finetune", "baseModels"))
+    for tag in record.get("tags") or []:
+        if not isinstance(tag, str) or not tag.startswith("base_model:"):
+            continue
+        parts = tag.split(":")
+        if len(parts) == 3 and _relation(parts[1]):
+            for parent in _ids(parts[2]):
+                found.setdefault(parent, (_relation(parts[1]), "tag"))
+        elif len(parts) == 2:
+            for parent in _ids(parts[1]):
+                found.setdefault(parent, ("", "tag"))
+    card = record.get("cardData") or {}
+    if isinstance(card, dict):
+        parents = _ids(card.get("base_model"))
+        relation = _relation(card.get("base_model_relation"))
+        if relation is None:
+            relation = "merge" if len(parents) > 1 else "finetune"
+        for parent in parents:
+            found.setdefault(parent, (relation, "cardData"))
+    result = []
+    for parent, (relation, source) in found.items():
+        if not relation:  # a bare base_model tag: the card or default decides
+            relation = "merge" if len(found) > 1 else "finetune"
+        result.append((parent, relation, source))
+    return result
+
+
+class LineageGraph:
+    """Parents known so far (database + this batch), for cycle checks without a query per edge."""
+
+    def __init__(self, parents_by_child: dict[str, set[str]]):
+        self.parents = parents_by_child
+
+    @classmethod
+    def around(cls, hub_ids: Iterable[str], *, max_depth: int = 32) -> LineageGraph:
+        """Load every stored ancestor edge of the given ids, level by level (one query a level)."""
+        from observatory.catalog.models import LineageEdge
+
+        parents: dict[str, set[str]] = {}
+        frontier = set(hub_ids)
+        seen: set[str] = set()
+        for _ in range(max_depth):
+            frontier -= seen
+            if not frontier:
+                break
+            seen |= frontier
+            next_frontier: set[str] = set()
+            for child, parent in LineageEdge.objects.filter(child__hub_id__in=frontier).values_list(
+                "child__hub_id", "parent_hub_id"
+            ):
+                parents.setdefault(child, set()).add(parent)
+                next_frontier.add(parent)
+            frontier = next_frontier
+        return cls(parents)
+
+    def creates_cycle(self, child: str, parent: str) -> bool:
+        if child == parent:
+            return True
+        stack, seen = [parent], set()
+        while stack:
+            node = stack.pop()
+            if node == child:
+                return True
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.extend(self.parents.get(node, ()))
+        return False
+
+    def replace(self, child: str, parents: Iterable[str]) -> None:
+        self.parents[child] = set(parents)
+
+
+def licence_conflicts():
+    """Edges whose child is more permissive than its parent's restrictive licence (queryable)."""
+    from observatory.catalog.models import LineageEdge
+
+    restrictive_parent = Q(parent__licence_class__in=["restricted", "non-commercial", "copyleft"])
+    more_permissive = (
+        Q(parent__licence_class="non-commercial", child__licence_class__in=["restricted", "copyleft", "permissive"])
+        | Q(parent__licence_class="restricted", child__licence_class__in=["copyleft", "permissive"])
+        | Q(parent__licence_class="copyleft", child__licence_class="permissive")
+    )
+    return LineageEdge.objects.filter(restrictive_parent & more_permissive).select_related("child", "parent")
