@@ -167,3 +167,17 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(scope="session")
+def loaded_db(django_db_setup, django_db_blocker, shared_data):
+    """The whole shared data set bootstrapped once into the test database.
+
+    Non-transactional tests (rolled back after each) see it; pytest-django runs transactional
+    tests, which flush tables, after all of them.
+    """
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("bootstrap", "--data-dir", str(shared_data), "--no-progress", verbosity=0)
+    return shared_data

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from ingest.curation import reapply_curation
+from ingest.hub_records import resolve_pending_parents
 from ingest.importers.csvfiles import parse_date, parse_float, read_rows
 from ingest.importing import DataDirMissing, ImportFileError, progress
 from ingest.lineage import HUB_ID
@@ -46,10 +48,14 @@ def ensure_models(hub_ids: set[str]) -> dict[str, int]:
         [Organization(namespace=ns, display_name=ns, region="unknown", region_source="default") for ns in namespaces],
         ignore_conflicts=True)
     org_ids = dict(Organization.objects.filter(namespace__in=namespaces).values_list("namespace", "id"))
+    new = hub_ids - set(HubModel.objects.filter(hub_id__in=hub_ids).values_list("hub_id", flat=True))
     HubModel.objects.bulk_create(
         [HubModel(hub_id=h, author=h.split("/", 1)[0] if "/" in h else "",
-                  organization_id=org_ids.get(h.split("/", 1)[0])) for h in hub_ids],
+                  organization_id=org_ids.get(h.split("/", 1)[0])) for h in new],
         ignore_conflicts=True, batch_size=2000)
+    if new:
+        reapply_curation(sorted(new))  # tracked lists and curated sizes apply to them too
+    resolve_pending_parents()  # edges that were waiting for one of these models
     return dict(HubModel.objects.filter(hub_id__in=hub_ids).values_list("hub_id", "id"))
 
 
