@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from observatory.dashboards import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("api/stats", views.stats, name="api-stats"),
+    path("static-js/plotly.min.js", views.plotly_js, name="plotly-js"),
+]

@@ -1,0 +1,45 @@
+"""The observatory's look: one colour per region everywhere, a source line on every chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+
+REGION_COLOURS = {
+    "us": "#1f5aa6",
+    "china": "#c8372d",
+    "eu": "#f2b01e",
+    "other": "#3a9a5b",
+    "unknown": "#9a9a9a",
+}
+REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other": "Other", "unknown": "Unknown"}
+
+ATTRIBUTIONS = {
+    "hub": "Hugging Face Hub (hub-stats, Apache-2.0) and the observatory's daily crawls",
+    "daily-series": "Daily download series: KBhandari11/ForecastHuggingFaceModels (MIT)",
+    "atom": "Region table and tracked lists: The ATOM Project / Interconnects (Apache-2.0)",
+    "lmarena": "LMArena",
+    "epoch": "Epoch AI (CC-BY-4.0)",
+}
+
+
+def finish(fig: go.Figure, *, title: str, x_title: str, y_title: str, sources: list[str], as_of: dt.date | None) -> go.Figure:
+    """Title, axis titles with units, and the source / licence / data-as-of line at the foot."""
+    source_line = "Sources: " + "<br>".join(ATTRIBUTIONS.get(s, s) for s in sources)
+    as_of_text = f"Data as of {as_of.isoformat()}" if as_of else "No data yet"
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 20}},
+        template="plotly_white",
+        font={"family": "Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#222"},
+        margin={"l": 80, "r": 30, "t": 90, "b": 150},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+    )
+    fig.add_annotation(
+        text=f"{source_line}<br>{as_of_text} · Open Model Observatory",
+        xref="paper", yref="paper", x=0, y=-0.16, yanchor="top", showarrow=False, align="left",
+        font={"size": 11, "color": "#555"}, xanchor="left",
+    )
+    return fig

@@ -1,0 +1,78 @@
+"""Pages and the JSON behind them. Views only wire metrics (analytics/) to charts (charts/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import plotly.io as pio
+from django.core.cache import cache
+from django.db.models import Count, Max
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from observatory.analytics import frames
+from observatory.analytics.adoption import cumulative_downloads_by_region
+from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
+from observatory.catalog.runs import data_version
+from observatory.charts import adoption as adoption_charts
+
+
+def catalogue_counts() -> dict[str, int]:
+    return {
+        "models": HubModel.objects.count(),
+        "organizations": Organization.objects.count(),
+        "snapshots": DownloadSnapshot.objects.count(),
+        "lineage_edges": LineageEdge.objects.count(),
+        "leaderboard_entries": LeaderboardEntry.objects.count(),
+    }
+
+
+@require_GET
+def stats(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(catalogue_counts())
+
+
+def _cumulative_chart_html() -> str:
+    key = f"chart:home-cumulative:v{data_version()}"
+    html = cache.get(key)
+    if html is None:
+        snapshot_frame = frames.snapshots()
+        frame = cumulative_downloads_by_region(snapshot_frame, frames.models(), scope="tracked")
+        as_of = snapshot_frame["date"].max() if not snapshot_frame.is_empty() else None
+        fig = adoption_charts.cumulative_downloads_by_region(frame, as_of=as_of)
+        html = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-cumulative-downloads",
+                           config={"displaylogo": False, "responsive": True})
+        cache.set(key, html, 3600)
+    return html
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    counts = catalogue_counts()
+    by_region = dict(Organization.objects.values_list("region").annotate(n=Count("id")).values_list("region", "n"))
+    latest = DownloadSnapshot.objects.aggregate(latest=Max("date"))["latest"]
+    context = {
+        "counts": counts,
+        "regions": [(r, by_region.get(r, 0)) for r in ("us", "china", "eu", "other", "unknown")],
+        "latest_snapshot": latest,
+        "chart": _cumulative_chart_html() if counts["snapshots"] else "",
+        "today": dt.date.today(),
+    }
+    return render(request, "observatory/home.html", context)
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> bytes:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode("utf-8")
+
+
+@require_GET
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """plotly.js from the installed plotly package: served locally, no CDN."""
+    response = HttpResponse(_plotly_js(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
