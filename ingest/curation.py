@@ -33,25 +33,28 @@ def size_class(total_params_b: float | None) -> str:
     return "250B+"
 
 
-# A size token: optional "8x" expert multiplier, a number, then B or M, bounded by a separator
-# or the end. "A3B" (active parameters of an MoE) is not a total size, so it is skipped.
-_SIZE_TOKEN = re.compile(r"(?:^|[-_./\s])(?:(\d+)x)?(\d+(?:\.\d+)?)([bBmM])(?=$|[-_./\s])")
+# A size token: optional "8x" expert multiplier, a number (with "." or "_" as the decimal mark,
+# as in "1_8b"), then B or M. It must stand alone: not glued to letters or digits before it (so
+# the MoE active marker "A3B" and the "7B" inside "A2.7B" are not sizes) nor after it ("7b1").
+_SIZE_TOKEN = re.compile(r"(?<![A-Za-z0-9.])(?:(\d+)x)?(\d+(?:[._]\d+)?)([bBmM])(?![A-Za-z0-9])")
 
 
 def params_from_name(hub_id: str) -> float | None:
-    """Total parameters in billions parsed from a model name (`-8B-`, `_0.5B`, `8x7B`, `135M`)."""
+    """Total parameters in billions parsed from a model name (`-8B-`, `_0.5B`, `8x7B`, `135M`).
+
+    A "B" size wins over an "M" one (`Infinity-Instruct-7M-…-8B` names a 7M-row data set), and
+    the largest B size wins (`OLMoE-1B-7B`: 1B active of 7B total).
+    """
     name = hub_id.rsplit("/", 1)[-1]
+    billions: list[float] = []
+    millions: list[float] = []
     for match in _SIZE_TOKEN.finditer(name):
-        start = match.start(2) - (len(match.group(1)) + 1 if match.group(1) else 0)
-        if start > 0 and name[start - 1] in "aA":  # "A3B": active parameters of an MoE
-            continue
         experts = int(match.group(1)) if match.group(1) else 1
-        value = float(match.group(2)) * experts
-        unit = match.group(3).lower()
-        billions = value if unit == "b" else value / 1000.0
-        if 0 < billions < 10_000:
-            return billions
-    return None
+        value = float(match.group(2).replace("_", ".")) * experts
+        (billions if match.group(3) in "bB" else millions).append(value)
+    candidates = billions or [value / 1000.0 for value in millions]
+    candidates = [value for value in candidates if 0 < value < 10_000]
+    return max(candidates) if candidates else None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,12 @@ class Policy:
     org_rules: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
+    def from_yaml(cls, text: str) -> Policy:
+        import yaml
+
+        return cls.from_document(yaml.safe_load(text))
+
+    @classmethod
     def from_document(cls, document: dict) -> Policy:
         """Build from the parsed YAML; raises ValueError naming the offending key."""
         if not isinstance(document, dict):
@@ -109,6 +118,8 @@ class Policy:
             raise ValueError("policy 'global' must be a mapping")
 
         def patterns(values, where):
+            if values is not None and not isinstance(values, list):
+                raise ValueError(f"policy {where}: must be a list of patterns, got {type(values).__name__}")
             compiled = []
             for value in values or []:
                 try:
@@ -117,6 +128,14 @@ class Policy:
                     raise ValueError(f"policy {where}: bad pattern {value!r}: {exc}") from None
             return compiled
 
+        def tags(key):
+            values = glob.get(key)
+            if values is not None and not isinstance(values, list):
+                raise ValueError(f"policy global.{key}: must be a list of pipeline tags, got {type(values).__name__}")
+            return {str(value) for value in values or []}
+
+        if not isinstance(document.get("orgs") or {}, dict):
+            raise ValueError("policy orgs: must be a mapping of namespace to rules")
         orgs = {}
         for org, rules in (document.get("orgs") or {}).items():
             rules = rules or {}
@@ -132,9 +151,9 @@ class Policy:
         except (TypeError, ValueError):
             raise ValueError("policy global.primary_min_downloads must be an integer") from None
         return cls(
-            allowed_pipeline_tags=set(glob.get("primary_allowed_pipeline_tags") or []),
-            conditional_pipeline_tags=set(glob.get("conditional_allowed_pipeline_tags") or []),
-            reject_pipeline_tags=set(glob.get("reject_pipeline_tags") or []),
+            allowed_pipeline_tags=tags("primary_allowed_pipeline_tags"),
+            conditional_pipeline_tags=tags("conditional_allowed_pipeline_tags"),
+            reject_pipeline_tags=tags("reject_pipeline_tags"),
             reject_name_patterns=patterns(glob.get("reject_name_patterns"), "global.reject_name_patterns"),
             reject_format_patterns=patterns(glob.get("reject_format_patterns"), "global.reject_format_patterns"),
             min_downloads=min_downloads,
@@ -145,14 +164,15 @@ class Policy:
         self,
         record: dict,
         *,
-        listed: str | None,
+        listed: bool | str | None,
         downloads_all_time: int | None,
         org_known: bool = True,
         release_date: dt.date | None = None,
     ) -> tuple[bool, str]:
-        """(tracked, reason). `listed` names the ATOM list holding the id, if any: lists win."""
+        """(tracked, reason). `listed`: the ATOM list holding the id ("models", "extra_models"),
+        or just True. ATOM's lists win over every rule: they were curated by hand."""
         if listed:
-            return True, f"atom-list:{listed}"
+            return True, "atom-list" if listed is True else f"atom-list:{listed}"
         hub_id = str(record.get("id") or "")
         namespace, _, name = hub_id.partition("/")
         pipeline = record.get("pipeline_tag") or ""

@@ -52,3 +52,66 @@ def import_dataset(run_id: int) -> None:
 
 
 # --- crawl tasks (ingest/hub/) are below ---
+import random  # noqa: E402
+
+from celery.signals import worker_ready  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from ingest.hub.client import HubPermanentError, HubRateLimited, HubTransientError  # noqa: E402
+
+
+def _backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, so a fleet of workers does not retry in step."""
+    base = settings.CRAWL_RETRY_BASE_SECONDS * (2 ** retries)
+    return min(300.0, base) * (0.5 + random.random() / 2)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def crawl_page(self, run_id: int, step: int) -> None:
+    from ingest.hub.crawl import process_page
+
+    try:
+        next_step = process_page(run_id, step)
+    except HubTransientError as exc:
+        if self.request.retries >= settings.CRAWL_MAX_RETRIES:
+            _fail_crawl(run_id, f"gave up after {self.request.retries} retries: {exc}")
+            return
+        countdown = exc.retry_after if isinstance(exc, HubRateLimited) else _backoff(self.request.retries)
+        log.info("crawl page retry run=%s step=%s in=%.1fs error=%s", run_id, step, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from None
+    except HubPermanentError as exc:
+        _fail_crawl(run_id, str(exc))
+        return
+    if next_step is not None:
+        crawl_page.delay(run_id, next_step)
+
+
+def _fail_crawl(run_id: int, error: str) -> None:
+    run = Run.objects.filter(pk=run_id).first()
+    if run is not None and run.status in (Run.Status.QUEUED, Run.Status.RUNNING):
+        fail_run(run, error)
+
+
+@shared_task(ignore_result=True)
+def crawl_start_scheduled() -> int:
+    """Beat's daily crawl with the default plan."""
+    from ingest.hub.crawl import default_plan, start_crawl
+
+    with transaction.atomic():
+        return start_crawl(default_plan(), name="daily crawl").pk
+
+
+@shared_task(ignore_result=True)
+def crawl_resume_stalled() -> list[int]:
+    from ingest.hub.crawl import resume_stalled
+
+    return resume_stalled()
+
+
+@worker_ready.connect
+def _resume_crawls_on_start(sender=None, **kwargs) -> None:
+    """A worker that starts (say, after a crash) picks up crawls nobody is advancing."""
+    try:
+        crawl_resume_stalled.delay()
+    except Exception as exc:  # the broker may be down: the beat entry will do it later
+        log.warning("could not schedule crawl resume at start: %s", exc)

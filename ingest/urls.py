@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from ingest import views
+
+urlpatterns = [
+    path("api/models/<str:org>/<str:name>", views.model_api, name="api-model"),
+    path("status/", views.status_page, name="status"),
+]

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "ingest",
     "gpu_workers",
     "observatory.dashboards",
+    "observatory.labs",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         # A little under the period, so a backlog of missed crawls does not pile up.
         "options": {"expires": 23 * 3600},
     },
+    "resume-stalled-crawls": {
+        "task": "ingest.tasks.crawl_resume_stalled",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "reap-stale-runs": {
         "task": "gpu_workers.tasks.reap_stale_runs",
         "schedule": 60.0,
@@ -195,6 +201,9 @@ CRAWL_TOP_N = env_int("CRAWL_TOP_N", 10_000, minimum=0)
 CRAWL_PAGE_SIZE = env_int("CRAWL_PAGE_SIZE", 1000, minimum=1, maximum=1000)
 CRAWL_MAX_RETRIES = env_int("CRAWL_MAX_RETRIES", 6, minimum=0)
 CRAWL_HTTP_TIMEOUT = env_float("CRAWL_HTTP_TIMEOUT", 30.0, minimum=0.1)
+CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
+# A running crawl whose heartbeat is older than this has lost its worker and is resumed.
+CRAWL_STALE_SECONDS = env_float("CRAWL_STALE_SECONDS", 300.0, minimum=0.0)
 
 # --- Probes ----------------------------------------------------------------------------------
 # Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.
@@ -202,6 +211,14 @@ PROBE_LOCAL_SOURCES = env_mapping("PROBE_LOCAL_SOURCES")
 PROBE_MAX_PARAMS_B = env_float("PROBE_MAX_PARAMS_B", 16.0, minimum=0.001)
 PROBE_MAX_DISK_GB = env_float("PROBE_MAX_DISK_GB", 40.0, minimum=0.001)
 PROBE_HEARTBEAT_STALE_SECONDS = env_int("PROBE_HEARTBEAT_STALE_SECONDS", 300, minimum=5)
+
+# --- Lab submissions ---------------------------------------------------------------------------
+# Per-lab caps: submissions per minute (rate limit, counted in the cache), queued+running probe
+# runs at once and submissions per day (quota), API requests per token per minute.
+LABS_SUBMISSIONS_PER_MINUTE = env_int("LABS_SUBMISSIONS_PER_MINUTE", 6, minimum=1)
+LABS_SUBMISSIONS_PER_DAY = env_int("LABS_SUBMISSIONS_PER_DAY", 100, minimum=1)
+LABS_MAX_ACTIVE_RUNS = env_int("LABS_MAX_ACTIVE_RUNS", 6, minimum=1)
+LABS_API_REQUESTS_PER_MINUTE = env_int("LABS_API_REQUESTS_PER_MINUTE", 240, minimum=1)
 
 LOGGING = {
     "version": 1,

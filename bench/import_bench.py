@@ -1,0 +1,119 @@
+"""hub-stats import rate against a raw COPY of the same rows into the same PostgreSQL.
+
+    .venv/bin/python bench/import_bench.py --data-dir ../shared/data --rows 1000000
+
+Scaling: the 4,167 real hub-stats rows are replicated with suffixed ids (`org/name-r17`), so
+every copy keeps the real distributions of downloads, tags, card data, licences and lineage
+(the copies' parents point at the same real parents). Both sides run in this process against
+the same database, one after the other; the figure that matters is the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import time
+from pathlib import Path
+
+from _django import setup, write_result
+
+
+def scaled_rows(data_dir: Path, rows: int) -> list[dict]:
+    import polars as pl
+
+    frame = pl.read_parquet(next((data_dir / "hub").glob("hub_stats_frozen_*.parquet")))
+    base = frame.to_dicts()
+    out = []
+    copy = 0
+    while len(out) < rows:
+        for record in base:
+            if len(out) >= rows:
+                break
+            out.append({**record, "id": record["id"] if copy == 0 else f"{record['id']}-r{copy}"})
+        copy += 1
+    return out
+
+
+def truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalog_lineageedge, catalog_downloadsnapshot, catalog_hubmodel, "
+                       "catalog_organization, catalog_quarantinedrecord RESTART IDENTITY CASCADE")
+
+
+def time_import(records: list[dict], batch: int) -> float:
+    from django.db import transaction
+
+    from ingest.curation import load_curation
+    from ingest.hub_records import upsert_hub_records
+
+    curation = load_curation()
+    started = time.perf_counter()
+    with transaction.atomic():
+        for start in range(0, len(records), batch):
+            upsert_hub_records(records[start:start + batch], snapshot_date=dt.date(2026, 6, 5), source="bench",
+                               quarantine_invalid=False, curation=curation)
+    return time.perf_counter() - started
+
+
+def time_copy(records: list[dict]) -> float:
+    """Raw COPY of the same rows into tables shaped like the model and snapshot tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_model, bench_copy_snapshot")
+        cursor.execute("CREATE TABLE bench_copy_model (LIKE catalog_hubmodel INCLUDING DEFAULTS)")
+        cursor.execute("CREATE TABLE bench_copy_snapshot (LIKE catalog_downloadsnapshot INCLUDING DEFAULTS)")
+        started = time.perf_counter()
+        raw = cursor.cursor
+        with raw.copy("COPY bench_copy_model (id, hub_id, author, created_at, pipeline_tag, library_name, licence_raw,"
+                      " licence_id, licence_class, gated, tags, card_data, downloads, downloads_all_time, likes,"
+                      " tracked, tracked_reason, release_date_source, params_source, size_class, first_seen_at)"
+                      " FROM STDIN") as copy:
+            now = dt.datetime.now(dt.timezone.utc)
+            for i, r in enumerate(records, 1):
+                copy.write_row((i, r["id"], r.get("author") or "", r.get("createdAt"), r.get("pipeline_tag") or "",
+                                r.get("library_name") or "", "", "", "unknown", "", json.dumps(r.get("tags") or []),
+                                r.get("cardData") or "{}", r.get("downloads"), r.get("downloadsAllTime"),
+                                r.get("likes"), False, "", "hub", "", "", now))
+        with raw.copy("COPY bench_copy_snapshot (id, model_id, date, downloads, downloads_all_time, likes, source)"
+                      " FROM STDIN") as copy:
+            for i, r in enumerate(records, 1):
+                copy.write_row((i, i, dt.date(2026, 6, 5), r.get("downloads"), r.get("downloadsAllTime"),
+                                r.get("likes"), "bench"))
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy_model, bench_copy_snapshot")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=5000)
+    args = parser.parse_args()
+    setup()
+    records = scaled_rows(args.data_dir, args.rows)
+    truncate()
+    copy_seconds = time_copy(records)
+    import_seconds = time_import(records, args.batch)
+    again_seconds = time_import(records, args.batch)  # the idempotent re-run: all conflicts
+    result = {
+        "rows": len(records),
+        "copy_rows_per_s": round(len(records) / copy_seconds),
+        "import_rows_per_s": round(len(records) / import_seconds),
+        "reimport_rows_per_s": round(len(records) / again_seconds),
+        "ratio_import_to_copy": round(copy_seconds / import_seconds, 4),
+        "goal": ">= 0.5",
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    truncate()
+    print(json.dumps(result, indent=2))
+    print("written to", write_result("import_bench", result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""A crawl run: a plan of list segments, walked one page (one Celery task) at a time.
+
+The run row's cursor says which page comes next. Each page is fetched, then upserted and the
+cursor advanced in one transaction under a row lock, so a page is applied exactly once however
+often its task is delivered; a killed crawl resumes from the cursor (see `resume_stalled`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ingest.hub.client import HubPermanentError, get_json, list_url, next_link
+from ingest.hub_records import upsert_hub_records
+from observatory.catalog.models import Organization, Run
+from observatory.catalog.runs import bump_data_version
+
+log = logging.getLogger(__name__)
+
+
+def default_plan() -> list[dict]:
+    """Tracked organisations, the global top-N by downloads, and what was created since the last crawl."""
+    segments: list[dict] = [
+        {"kind": "org", "author": ns}
+        for ns in Organization.objects.filter(region_source__in=["atom", "admin"]).order_by("namespace")
+        .values_list("namespace", flat=True)
+    ]
+    if settings.CRAWL_TOP_N:
+        segments.append({"kind": "top", "limit": settings.CRAWL_TOP_N})
+    last = Run.objects.filter(kind=Run.Kind.CRAWL, status=Run.Status.SUCCEEDED).order_by("-started_at").first()
+    if last and last.started_at:
+        segments.append({"kind": "new", "since": last.started_at.isoformat()})
+    return segments
+
+
+def segment_url(segment: dict) -> str:
+    endpoint, size = settings.HF_ENDPOINT, settings.CRAWL_PAGE_SIZE
+    kind = segment["kind"]
+    if kind == "org":
+        return list_url(endpoint, author=segment["author"], limit=size)
+    if kind == "top":
+        return list_url(endpoint, sort="downloads", direction=-1, limit=min(size, segment["limit"]))
+    if kind == "new":
+        return list_url(endpoint, sort="createdAt", direction=-1, limit=size)
+    if kind == "all":
+        return list_url(endpoint, limit=size)
+    raise ValueError(f"unknown crawl segment kind {kind!r}")
+
+
+def start_crawl(segments: list[dict], *, name: str = "crawl") -> Run:
+    """Create the run; its first page task is sent once the row is committed."""
+    from ingest.tasks import crawl_page
+
+    for segment in segments:
+        segment_url(segment)  # validates the kind before anything is queued
+    run = Run.objects.create(
+        kind=Run.Kind.CRAWL, name=name,
+        params={"segments": segments, "snapshot_date": timezone.now().date().isoformat()},
+        cursor={"step": 0, "segment": 0, "url": None, "taken": 0},
+        counts={"pages": 0, "models": 0, "snapshots": 0, "edges": 0, "quarantined": 0},
+    )
+    transaction.on_commit(lambda: crawl_page.delay(run.pk, 0))
+    return run
+
+
+def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tuple[list, str | None]:
+    """Cut a page where the segment ends: top-N reached, or models older than the last crawl."""
+    if segment["kind"] == "top":
+        remaining = segment["limit"] - taken
+        if len(records) >= remaining:
+            return records[:remaining], None
+    if segment["kind"] == "new":
+        since = dt.datetime.fromisoformat(segment["since"])
+        kept = []
+        for record in records:
+            created = record.get("createdAt") if isinstance(record, dict) else None
+            try:
+                created_at = dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+            except ValueError:
+                kept.append(record)  # let validation quarantine it
+                continue
+            if created_at.tzinfo is None:
+                created_at = created_at.replace(tzinfo=dt.timezone.utc)
+            if created_at < since:
+                return kept, None
+            kept.append(record)
+        return kept, next_url
+    return records, next_url
+
+
+def process_page(run_id: int, step: int) -> int | None:
+    """Fetch and apply page `step` of a crawl. Returns the next step, or None when there is none."""
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None or run.status not in (Run.Status.QUEUED, Run.Status.RUNNING) or run.cursor.get("step") != step:
+        return None  # gone, finished, cancelled, or this page was already applied
+    segments = run.params["segments"]
+    cursor = run.cursor
+    segment = segments[cursor["segment"]]
+    url = cursor["url"] or segment_url(segment)
+    page, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
+    if not isinstance(page, list):
+        raise HubPermanentError(f"list endpoint answered a {type(page).__name__}, not a list: {url}")
+    records, next_url = _trim(segment, page, cursor.get("taken", 0), next_link(response))
+    snapshot_date = dt.date.fromisoformat(run.params["snapshot_date"])
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run_id)
+        if locked.cursor.get("step") != step or locked.status not in (Run.Status.QUEUED, Run.Status.RUNNING):
+            return None  # another delivery of this page got here first
+        counts = upsert_hub_records(records, snapshot_date=snapshot_date, source="crawl", run=locked)
+        totals = dict(locked.counts)
+        totals["pages"] = totals.get("pages", 0) + 1
+        for key in ("models", "snapshots", "edges", "quarantined"):
+            totals[key] = totals.get(key, 0) + counts.get(key, 0)
+        totals["records"] = totals.get("records", 0) + counts.get("records", 0)
+        new_cursor = {"step": step + 1, "segment": cursor["segment"], "url": next_url,
+                      "taken": cursor.get("taken", 0) + len(records)}
+        if next_url is None:
+            new_cursor.update(segment=cursor["segment"] + 1, url=None, taken=0)
+        done = new_cursor["segment"] >= len(segments)
+        now = timezone.now()
+        locked.cursor, locked.counts, locked.heartbeat_at = new_cursor, totals, now
+        locked.current_step = f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}"
+        locked.progress = min(1.0, new_cursor["segment"] / max(1, len(segments)))
+        if locked.started_at is None:
+            locked.started_at = now
+        locked.status = Run.Status.SUCCEEDED if done else Run.Status.RUNNING
+        if done:
+            locked.finished_at = now
+            transaction.on_commit(bump_data_version)
+        locked.save()
+    log.info("crawl page applied run=%s step=%s records=%s done=%s", run_id, step, len(records), done)
+    return None if done else step + 1
+
+
+def resume_stalled(stale_seconds: float | None = None) -> list[int]:
+    """Re-send the next page of every running crawl whose heartbeat went stale (a killed worker)."""
+    from ingest.tasks import crawl_page
+
+    stale_seconds = settings.CRAWL_STALE_SECONDS if stale_seconds is None else stale_seconds
+    cutoff = timezone.now() - dt.timedelta(seconds=stale_seconds)
+    resumed = []
+    for run in Run.objects.filter(kind=Run.Kind.CRAWL, status__in=[Run.Status.RUNNING, Run.Status.QUEUED],
+                                  created_at__lt=cutoff):
+        if run.heartbeat_at is None or run.heartbeat_at < cutoff:
+            Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+            crawl_page.delay(run.pk, run.cursor.get("step", 0))
+            resumed.append(run.pk)
+    return resumed
+
+
+def refresh_model(hub_id: str, *, run=None) -> str:
+    """Fetch one model with /api/models/{id} (for what list data lacks) and upsert it.
+
+    A renamed repo answers its old name with a 307 to the new one: the client follows it, and
+    the old name is recorded as an alias of the same model. Returns the current id.
+    """
+    from ingest.hub_records import upsert_hub_records
+    from observatory.catalog.models import HubModel, ModelAlias
+
+    url = f"{settings.HF_ENDPOINT.rstrip('/')}/api/models/{hub_id}"
+    record, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        raise HubPermanentError(f"/api/models/{hub_id} answered something that is not a model")
+    current = record["id"]
+    with transaction.atomic():
+        upsert_hub_records([record], snapshot_date=timezone.now().date(), source="crawl", run=run)
+        if current != hub_id and response.history:
+            model = HubModel.objects.get(hub_id=current)
+            ModelAlias.objects.update_or_create(old_hub_id=hub_id, defaults={"model": model})
+    return current
