@@ -6,5 +6,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("ingest.urls")),
     path("", include("gpu_workers.urls")),
+    path("", include("observatory.labs.urls")),
     path("", include("observatory.dashboards.urls")),
 ]

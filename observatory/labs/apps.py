@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class LabsConfig(AppConfig):
+    name = "observatory.labs"
+    label = "labs"
+    verbose_name = "Lab submissions"
+
+    def ready(self) -> None:
+        from observatory.labs import signals  # noqa: F401  (connects the access-token purge)

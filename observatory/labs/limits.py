@@ -1,0 +1,69 @@
+"""Rate limits and quotas per lab, counted in the Django cache (Redis in any real deployment).
+
+Fixed one-minute windows: the first request in a window creates the counter with a TTL, the
+rest increment it atomically (Redis INCR), so concurrent web processes share one count.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from observatory.catalog.models import Run
+
+
+class LimitExceeded(Exception):
+    def __init__(self, message: str, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+def hit(bucket: str, limit: int, window: int = 60) -> None:
+    """Count one request in `bucket`; raise LimitExceeded past `limit` per `window` seconds."""
+    now = int(time.time())
+    start = now - now % window
+    key = f"labs:rate:{bucket}:{start}"
+    if cache.add(key, 1, window + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, window + 5)
+            count = 1
+    if count > limit:
+        raise LimitExceeded(f"rate limit: at most {limit} per {window}s here; try again shortly",
+                            retry_after=start + window - now)
+
+
+def check_submission_allowed(lab) -> None:
+    """Rate limit then quota for one new submission by `lab`; raise LimitExceeded if over."""
+    hit(f"submit:lab:{lab.pk}", settings.LABS_SUBMISSIONS_PER_MINUTE)
+    from observatory.labs.models import Submission
+
+    since = timezone.now() - timezone.timedelta(days=1)
+    today = Submission.objects.filter(lab=lab, created_at__gte=since).count()
+    if today >= settings.LABS_SUBMISSIONS_PER_DAY:
+        raise LimitExceeded(f"quota: at most {settings.LABS_SUBMISSIONS_PER_DAY} submissions per lab per day",
+                            retry_after=3600)
+
+
+def check_active_runs(lab, adding: int) -> None:
+    from gpu_workers.models import ProbeRun
+
+    active = (
+        ProbeRun.objects.filter(submissions__lab=lab)
+        .filter(Q(run__status=Run.Status.QUEUED) | Q(run__status=Run.Status.RUNNING))
+        .distinct()
+        .count()
+    )
+    if active + adding > settings.LABS_MAX_ACTIVE_RUNS:
+        raise LimitExceeded(
+            f"quota: a lab may have at most {settings.LABS_MAX_ACTIVE_RUNS} queued or running probe runs "
+            f"({active} now, this submission adds {adding}); wait for some to finish",
+            retry_after=60,
+        )
