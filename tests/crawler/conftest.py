@@ -1,0 +1,43 @@
+import pytest
+
+from ingest.hub.replay import Faults, ReplayHub, load_model_info, load_records
+
+
+@pytest.fixture(scope="session")
+def replay_records(shared_data):
+    return load_records(shared_data)
+
+
+@pytest.fixture
+def replay_hub(shared_data, replay_records, tmp_path):
+    """Start a replay Hub on a free port: `replay_hub(fault_rate=0.1)`."""
+    hubs = []
+
+    def start(fault_rate: float = 0.0, records=None, **fault_options) -> ReplayHub:
+        hub = ReplayHub(shared_data, faults=Faults(rate=fault_rate, **fault_options),
+                        log_path=tmp_path / f"replay-{len(hubs)}.jsonl",
+                        records=records if records is not None else replay_records)
+        hub.start()
+        hubs.append(hub)
+        return hub
+
+    yield start
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+def hub_env(tmp_path, settings, monkeypatch):
+    """What a process talking to a replay Hub needs: its URL and a private HF_HOME."""
+    def configure(hub, **extra):
+        env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), "CRAWL_RETRY_BASE_SECONDS": "0.05",
+               "CRAWL_STALE_SECONDS": "1", "CRAWL_HTTP_TIMEOUT": "1", **{k: str(v) for k, v in extra.items()}}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings.HF_ENDPOINT = hub.url
+        return env
+
+    return configure
+
+
+__all__ = ["load_model_info"]
