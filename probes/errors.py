@@ -1,0 +1,22 @@
+"""The errors a probe raises. Each says in plain words why a model was refused or a run stopped."""
+
+from __future__ import annotations
+
+
+class ProbeError(Exception):
+    """Base class: a probe could not run or could not finish."""
+
+
+class ModelRefused(ProbeError, ValueError):
+    """The model is not acceptable: missing, gated, unsupported format, unsafe or over a cap.
+
+    Raised before any of the model's code or weights are executed or unpickled.
+    """
+
+
+class ProbeTimeout(ProbeError):
+    """The run went past its time budget."""
+
+
+class ProbeInterrupted(ProbeError):
+    """The run was asked to stop (cancelled, or the worker is shutting down)."""
