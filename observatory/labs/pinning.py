@@ -90,7 +90,7 @@ def _check_disk(disk_bytes: int) -> None:
 
 
 def pin_hub(hub_id: str, revision: str, access_token: str) -> Pin:
-    import httpx
+    import httpx2
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -116,7 +116,7 @@ def pin_hub(hub_id: str, revision: str, access_token: str) -> Pin:
         code = getattr(getattr(exc, "response", None), "status_code", None)
         raise Refused("hub_id", f"the Hub could not be asked about {hub_id} (HTTP {code}); try again later",
                       status=503) from None
-    except (OSError, httpx.HTTPError) as exc:  # connection refused, DNS, timeouts
+    except (OSError, httpx2.HTTPError) as exc:  # connection refused, DNS, timeouts
         raise Refused("hub_id", f"the Hub could not be reached ({exc.__class__.__name__}); try again later",
                       status=503) from None
     sha = getattr(info, "sha", None) or ""
