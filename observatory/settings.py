@@ -192,6 +192,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Gated models' access tokens of runs that ended by a plain UPDATE (no signal) are deleted here.
+    "purge-spent-access-tokens": {
+        "task": "observatory.labs.tasks.purge_spent_access_tokens",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Hub crawling ----------------------------------------------------------------------------

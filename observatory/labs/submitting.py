@@ -85,6 +85,7 @@ def cancel(submission: Submission, *, user=None, token=None, request=None) -> in
     for probe_run in submission.probe_runs.select_related("run").filter(run__status__in=ACTIVE):
         gpu.cancel(probe_run)
         count += 1
+    access_tokens.purge_ended()  # a cancelled run's Hub token goes at once
     audit.record(AuditEvent.Action.SUBMISSION_CANCELLED, request=request, lab=submission.lab, user=user, token=token,
                  submission=submission, runs=count)
     return count
