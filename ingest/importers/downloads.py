@@ -10,11 +10,12 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 
 from ingest.curation import reapply_curation
 from ingest.hub_records import resolve_pending_parents
-from ingest.importers.csvfiles import parse_date, parse_float, read_rows
+from ingest.importers.csvfiles import parse_float, read_rows
 from ingest.importing import DataDirMissing, ImportFileError, progress
 from ingest.lineage import HUB_ID
 from observatory.catalog.models import DownloadSnapshot, HubModel, MonthlyFinetuneCount, Organization
@@ -60,22 +61,42 @@ def ensure_models(hub_ids: set[str]) -> dict[str, int]:
 
 
 METADATA_COLUMNS = {"model", "created_at"}
+SERIES_SOURCE = "daily-series"
 
 
-def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None) -> list[tuple[str, dt.date, int]]:
+def _day_column(path: Path, column: str) -> dt.date:
+    """A date column of the wide series: `2024-07-02` or `2024-07-02 00:00:00`, nothing else."""
+    try:
+        return dt.datetime.fromisoformat(column.strip()).date()
+    except ValueError:
+        raise ImportFileError(path, f"not a date: {column[:40]!r} (every column but model and created_at is a day)",
+                              row=1, column=column) from None
+
+
+def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None,
+                      first_seen: dict[str, tuple[Path, int]] | None = None) -> list[tuple[str, dt.date, int]]:
     """[(hub_id, date, downloads_all_time)] for every non-empty cell, validated.
 
     Every column but `model` and `created_at` must be a date; `created_at` values go to `created`.
+    A model twice (in this file, or in an earlier one recorded in `first_seen`) would make a
+    day's count ambiguous, so it is refused.
     """
+    first_seen = {} if first_seen is None else first_seen
     cells: list[tuple[str, dt.date, int]] = []
     dates: dict[str, dt.date] | None = None
     for number, row in read_rows(path, {"model"}):
         if dates is None:
-            dates = {column: parse_date(path, 1, column, column, allow_empty=False)
-                     for column in row if column not in METADATA_COLUMNS}
+            dates = {column: _day_column(path, column) for column in row if column not in METADATA_COLUMNS}
             if not dates:
                 raise ImportFileError(path, "no date columns in the header", row=1)
+            if len(set(dates.values())) != len(dates):
+                raise ImportFileError(path, "the same day appears in two columns", row=1)
         hub_id = _model_id(path, number, row["model"])
+        if hub_id in first_seen:
+            where, row_number = first_seen[hub_id]
+            raise ImportFileError(path, f"duplicate row for model {hub_id!r} (first at {where.name} row {row_number})",
+                                  row=number, column="model")
+        first_seen[hub_id] = (path, number)
         if created is not None and row.get("created_at", "").strip():
             try:
                 created[hub_id] = dt.datetime.fromisoformat(row["created_at"].strip())
@@ -93,36 +114,95 @@ def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None)
 
 
 def import_daily_downloads(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
-    """A folder of daily series (or one file) → DownloadSnapshot, one row per non-empty cell."""
+    """A folder of daily series (or one file) → DownloadSnapshot, one row per non-empty cell.
+
+    Everything is read and validated before the first write; the writes are one transaction.
+    A snapshot that a crawl or hub-stats import already holds for the same day is kept as it is
+    (its 30-day count and likes would otherwise be orphaned); the series only fills its
+    all-time count when that is missing.
+    """
     files = _csv_files(path)
     cells: dict[tuple[str, dt.date], int] = {}
+    first_seen: dict[str, tuple[Path, int]] = {}
     created: dict[str, dt.datetime] = {}
     for file in progress(files, desc="reading series", enabled=progress_bar):
-        for hub_id, day, value in read_daily_series(file, created):
-            cells[(hub_id, day)] = value  # a model in two files: the later file wins, no duplicates
+        for hub_id, day, value in read_daily_series(file, created, first_seen):
+            cells[(hub_id, day)] = value
     with transaction.atomic():
         model_ids = ensure_models({hub_id for hub_id, _ in cells})
-        rows = [DownloadSnapshot(model_id=model_ids[h], date=d, downloads_all_time=v, source="daily-series")
-                for (h, d), v in cells.items()]
-        batches = range(0, len(rows), BATCH)
-        for start in progress(batches, total=len(batches), desc="snapshots", enabled=progress_bar):
-            DownloadSnapshot.objects.bulk_create(
-                rows[start:start + BATCH], update_conflicts=True, unique_fields=["model", "date"],
-                update_fields=["downloads_all_time", "source"])
-        # Models that no Hub record described yet take their latest all-time count from the series.
-        latest: dict[str, int] = {}
-        for (hub_id, day), value in sorted(cells.items(), key=lambda item: item[0][1]):
-            latest[hub_id] = value
-        stale = list(HubModel.objects.filter(hub_id__in=list(latest), downloads_all_time__isnull=True))
-        for model in stale:
-            model.downloads_all_time = latest[model.hub_id]
-        HubModel.objects.bulk_update(stale, ["downloads_all_time"], batch_size=2000)
+        rows = [(model_ids[h], d, v) for (h, d), v in cells.items()]
+        if connection.vendor == "postgresql":
+            changed = _copy_snapshots(rows, progress_bar)
+        else:
+            changed = _bulk_create_snapshots(rows, progress_bar)
+        _refresh_latest_counts(set(model_ids.values()))
         undated = list(HubModel.objects.filter(hub_id__in=list(created), created_at__isnull=True))
         for model in undated:
             model.created_at = created[model.hub_id]
-            model.release_date = model.release_date or created[model.hub_id].date()
-        HubModel.objects.bulk_update(undated, ["created_at", "release_date"], batch_size=2000)
-    return {"files": len(files), "models": len(model_ids), "snapshots": len(rows)}
+        HubModel.objects.bulk_update(undated, ["created_at"], batch_size=2000)
+        if undated:  # release date and the policy's pre-ChatGPT rule depend on created_at
+            reapply_curation([model.hub_id for model in undated])
+    return {"files": len(files), "models": len(model_ids), "snapshots": len(rows), "changed": changed}
+
+
+_TABLE = DownloadSnapshot._meta.db_table
+
+
+def _copy_snapshots(rows: list[tuple[int, dt.date, int]], progress_bar: bool) -> int:
+    """PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT. Returns rows changed."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE daily_series_import "
+                       "(model_id bigint NOT NULL, date date NOT NULL, downloads_all_time bigint NOT NULL) "
+                       "ON COMMIT DROP")
+        with cursor.copy("COPY daily_series_import (model_id, date, downloads_all_time) FROM STDIN") as copy:
+            for row in progress(rows, total=len(rows), desc="snapshots", enabled=progress_bar):
+                copy.write_row(row)
+        # Only rows that really change are written, so a second import reports 0 and leaves
+        # the table untouched.
+        cursor.execute(
+            f"""
+            INSERT INTO {_TABLE} AS s (model_id, date, downloads_all_time, source)
+            SELECT model_id, date, downloads_all_time, %s FROM daily_series_import
+            ON CONFLICT (model_id, date) DO UPDATE
+               SET downloads_all_time = CASE WHEN s.source = %s OR s.downloads_all_time IS NULL
+                                             THEN EXCLUDED.downloads_all_time ELSE s.downloads_all_time END
+             WHERE (s.source = %s AND s.downloads_all_time IS DISTINCT FROM EXCLUDED.downloads_all_time)
+                OR (s.source <> %s AND s.downloads_all_time IS NULL)
+            """,
+            [SERIES_SOURCE] * 4,
+        )
+        changed = cursor.rowcount
+        cursor.execute("DROP TABLE daily_series_import")
+    return changed
+
+
+def _bulk_create_snapshots(rows: list[tuple[int, dt.date, int]], progress_bar: bool) -> int:
+    """The embedded default (SQLite): the same result through bulk upserts."""
+    existing = {
+        (model_id, day): (source, value)
+        for model_id, day, source, value in DownloadSnapshot.objects.filter(
+            model_id__in={model_id for model_id, _, _ in rows}).values_list(
+            "model_id", "date", "source", "downloads_all_time").iterator(chunk_size=BATCH)
+    }
+    todo = []
+    for model_id, day, value in rows:
+        source, stored = existing.get((model_id, day), (SERIES_SOURCE, None))
+        if (source == SERIES_SOURCE and stored != value) or (source != SERIES_SOURCE and stored is None):
+            todo.append(DownloadSnapshot(model_id=model_id, date=day, downloads_all_time=value, source=source))
+    batches = range(0, len(todo), BATCH)
+    for start in progress(batches, total=len(batches), desc="snapshots", enabled=progress_bar):
+        DownloadSnapshot.objects.bulk_create(
+            todo[start:start + BATCH], update_conflicts=True, unique_fields=["model", "date"],
+            update_fields=["downloads_all_time"])
+    return len(todo)
+
+
+def _refresh_latest_counts(model_ids: set[int]) -> int:
+    """HubModel.downloads_all_time is the newest snapshot's count, whichever source it came from."""
+    newest = (DownloadSnapshot.objects.filter(model_id=OuterRef("pk"), downloads_all_time__isnull=False)
+              .order_by("-date").values("downloads_all_time")[:1])
+    return (HubModel.objects.filter(pk__in=model_ids)
+            .exclude(downloads_all_time=Subquery(newest)).update(downloads_all_time=Subquery(newest)))
 
 
 def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[str, int]:

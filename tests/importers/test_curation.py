@@ -181,6 +181,7 @@ def test_it_refuses_a_policy_of_the_wrong_shape(document, fragment):
 
 @pytest.mark.django_db
 def test_it_reapplies_curation_in_bulk_and_keeps_what_an_admin_set(django_assert_max_num_queries, shared_data):
+    """Runs beside the bootstrapped data set (other tests share it), so it uses its own namespace."""
     from observatory.catalog.models import (
         HubModel,
         Organization,
@@ -192,38 +193,40 @@ def test_it_reapplies_curation_in_bulk_and_keeps_what_an_admin_set(django_assert
     import yaml
 
     document = yaml.safe_load((shared_data / "atom" / "policy" / "model_policy.yml").read_text(encoding="utf-8"))
-    TrackingPolicy.objects.create(name="atom", document=document)
-    org = Organization.objects.create(namespace="deepseek-ai", region="china", region_source="atom")
+    TrackingPolicy.objects.update_or_create(name="atom", defaults={"document": document})
+    org = Organization.objects.create(namespace="acme-lab", region="eu", region_source="atom")
     created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    ids = [f"acme-lab/Model-{i}-7B" for i in range(60)] + ["acme-lab/Big-Curated", "acme-lab/Admin-Sized"]
     HubModel.objects.bulk_create([
-        HubModel(hub_id=f"deepseek-ai/Model-{i}-7B", organization=org, created_at=created, pipeline_tag="text-generation",
-                 downloads_all_time=10**6) for i in range(60)
+        HubModel(hub_id=hub_id, organization=org, created_at=created, pipeline_tag="text-generation",
+                 downloads_all_time=10**6) for hub_id in ids[:60]
     ] + [
-        HubModel(hub_id="deepseek-ai/DeepSeek-R1", organization=org, created_at=created, pipeline_tag="text-generation"),
-        HubModel(hub_id="deepseek-ai/Admin-Sized", organization=org, created_at=created, total_params=3_000_000_000,
+        HubModel(hub_id="acme-lab/Big-Curated", organization=org, created_at=created, pipeline_tag="text-generation"),
+        HubModel(hub_id="acme-lab/Admin-Sized", organization=org, created_at=created, total_params=3_000_000_000,
                  params_source="admin", size_class="1-5B", release_date=dt.date(2020, 1, 1),
                  release_date_source="admin"),
     ])
-    ParameterCount.objects.create(hub_id="deepseek-ai/DeepSeek-R1", total_params_b=671, active_params_b=37)
-    ParameterCount.objects.create(hub_id="deepseek-ai/Admin-Sized", total_params_b=999)
-    ReleaseDateCorrection.objects.create(hub_id="deepseek-ai/DeepSeek-R1", actual_release_date=dt.date(2025, 1, 20))
-    ReleaseDateCorrection.objects.create(hub_id="deepseek-ai/Admin-Sized", actual_release_date=dt.date(2025, 1, 20))
-    TrackedListEntry.objects.create(hub_id="deepseek-ai/DeepSeek-R1", list_name="models", org="deepseek-ai")
+    ParameterCount.objects.create(hub_id="acme-lab/Big-Curated", total_params_b=671, active_params_b=37)
+    ParameterCount.objects.create(hub_id="acme-lab/Admin-Sized", total_params_b=999)
+    ReleaseDateCorrection.objects.create(hub_id="acme-lab/Big-Curated", actual_release_date=dt.date(2025, 1, 20))
+    ReleaseDateCorrection.objects.create(hub_id="acme-lab/Admin-Sized", actual_release_date=dt.date(2025, 1, 20))
+    TrackedListEntry.objects.create(hub_id="acme-lab/Big-Curated", list_name="models", org="acme-lab")
 
     with django_assert_max_num_queries(12):  # bulk: a handful of queries, not one per row
-        changed = reapply_curation()
+        changed = reapply_curation(ids)
     assert changed == 62
-    r1 = HubModel.objects.get(hub_id="deepseek-ai/DeepSeek-R1")
-    assert (r1.total_params, r1.active_params, r1.params_source, r1.size_class) == (
+    big = HubModel.objects.get(hub_id="acme-lab/Big-Curated")
+    assert (big.total_params, big.active_params, big.params_source, big.size_class) == (
         671_000_000_000, 37_000_000_000, "curated", "250B+")
-    assert (r1.release_date, r1.release_date_source) == (dt.date(2025, 1, 20), "correction")
-    assert (r1.tracked, r1.tracked_reason) == (True, "atom-list:models")
-    admin = HubModel.objects.get(hub_id="deepseek-ai/Admin-Sized")
+    assert (big.release_date, big.release_date_source) == (dt.date(2025, 1, 20), "correction")
+    assert (big.tracked, big.tracked_reason) == (True, "atom-list:models")
+    admin = HubModel.objects.get(hub_id="acme-lab/Admin-Sized")
     assert (admin.total_params, admin.params_source, admin.size_class) == (3_000_000_000, "admin", "1-5B")
     assert (admin.release_date, admin.release_date_source) == (dt.date(2020, 1, 1), "admin")
-    named = HubModel.objects.get(hub_id="deepseek-ai/Model-3-7B")
+    assert (admin.tracked, admin.tracked_reason) == (False, "not tracked: pipeline tag missing not allowed")
+    named = HubModel.objects.get(hub_id="acme-lab/Model-3-7B")
     assert (named.total_params, named.params_source, named.size_class) == (7_000_000_000, "name", "7-9B")
-    assert (named.release_date, named.tracked) == (dt.date(2025, 1, 1), False)
-    assert named.tracked_reason == "not tracked: outside deepseek-ai's primary families"
-    assert reapply_curation() == 0  # nothing left to change
-    assert load_curation().listed == {"deepseek-ai/DeepSeek-R1": "models"}
+    assert (named.release_date, named.tracked, named.tracked_reason) == (
+        dt.date(2025, 1, 1), True, "policy: meets ATOM's policy")
+    assert reapply_curation(ids) == 0  # nothing left to change
+    assert load_curation().listed["acme-lab/Big-Curated"] == "models"
