@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from gpu_workers import views
+
+urlpatterns = [
+    path("api/probe-runs/<int:pk>", views.probe_run_status, name="probe-run-status"),
+]

@@ -1,0 +1,227 @@
+"""The `gpu` queue: one probe run at a time, with heartbeats, a time budget and a reaper.
+
+Start the worker with a fresh process per job (see README):
+    celery -A observatory worker -Q gpu -c 1 --prefetch-multiplier 1 --max-tasks-per-child 1
+Tasks take ids and claim their run with a conditional UPDATE, so a redelivered message (acks_late)
+does nothing once the run has been claimed, finished or reaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from gpu_workers.models import ProbeRun
+from observatory.catalog.models import Run
+from observatory.catalog.runs import bump_data_version
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 2  # a run whose worker died is requeued once, then failed
+
+
+class Heartbeat(threading.Thread):
+    """Writes heartbeat_at every few seconds while the probe runs (model loads block for long)."""
+
+    def __init__(self, run_id: int, interval: float):
+        super().__init__(daemon=True, name=f"heartbeat-{run_id}")
+        self.run_id, self.interval = run_id, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+class ProgressWriter:
+    """The callback the probe library calls: progress + current step on the run row, at most once a second.
+
+    It raises ProbeInterrupted when the run was cancelled or the worker got SIGTERM, which the
+    probe lets propagate at its next step.
+    """
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.last = 0.0
+        self.stop_reason = ""
+
+    def __call__(self, fraction: float, step: str) -> None:
+        from probes.errors import ProbeInterrupted
+
+        if self.stop_reason:
+            raise ProbeInterrupted(self.stop_reason)
+        now = time.monotonic()
+        if now - self.last < 1.0 and fraction < 1.0:
+            return
+        self.last = now
+        updated = Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
+            progress=fraction, current_step=step, heartbeat_at=timezone.now())
+        if updated != 1:
+            raise ProbeInterrupted("the run was cancelled or taken over")
+
+
+def claim(run_id: int, task_id: str) -> bool:
+    now = timezone.now()
+    return Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0.0, current_step="starting",
+        error="", task_id=task_id[:64]) == 1
+
+
+def end_run(run_id: int, status: str, *, error: str = "", step: str = "") -> bool:
+    """running → succeeded/failed, only if still running (a cancel or the reaper may have won)."""
+    fields = {"status": status, "finished_at": timezone.now(), "error": error[:20_000]}
+    if step:
+        fields["current_step"] = step
+    if status == Run.Status.SUCCEEDED:
+        fields["progress"] = 1.0
+    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields) == 1
+
+
+def requeue(probe_run: ProbeRun, reason: str) -> bool:
+    if Run.objects.filter(pk=probe_run.run_id, status=Run.Status.RUNNING).update(
+            status=Run.Status.QUEUED, current_step=f"requeued: {reason}"[:200], progress=0.0) != 1:
+        return False
+    from gpu_workers.services import send
+
+    pk, budget = probe_run.pk, probe_run.budget_seconds
+    transaction.on_commit(lambda: send(pk, budget))
+    return True
+
+
+def hub_token(probe_run_id: int) -> str | None:
+    try:
+        from observatory.labs.access_tokens import hub_token_for
+    except ImportError:
+        return settings.HF_TOKEN
+    return hub_token_for(probe_run_id) or settings.HF_TOKEN
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def run_probe(self, probe_run_id: int) -> None:
+    from probes.errors import ModelRefused, ProbeInterrupted, ProbeTimeout
+    from probes.runner import run_probe as run_library_probe
+    from probes.sources import Limits
+
+    probe_run = ProbeRun.objects.select_related("run").filter(pk=probe_run_id).first()
+    if probe_run is None or not claim(probe_run.run_id, self.request.id or ""):
+        log.info("probe run=%s gone or already claimed; nothing to do", probe_run_id)
+        return
+    ProbeRun.objects.filter(pk=probe_run.pk).update(attempts=probe_run.attempts + 1)
+    run_id = probe_run.run_id
+    progress = ProgressWriter(run_id)
+
+    def on_sigterm(signum, frame):  # stop at the next progress report, then leave cleanly
+        progress.stop_reason = "worker received SIGTERM"
+
+    # Only the main thread may set handlers (embedded mode runs tasks in a web thread).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
+    interval = max(1.0, min(30.0, settings.PROBE_HEARTBEAT_STALE_SECONDS / 4))
+    heartbeat = Heartbeat(run_id, interval)
+    heartbeat.start()
+    log.info("probe start run=%s probe=%s model=%s budget=%ss", probe_run_id, probe_run.probe, probe_run.hub_id,
+             probe_run.budget_seconds)
+    try:
+        result = run_library_probe(
+            probe_run.hub_id, probe_run.probe, revision=probe_run.resolved_revision or probe_run.revision,
+            config=probe_run.config, local_sources=dict(settings.PROBE_LOCAL_SOURCES), allow_local_paths=False,
+            limits=Limits(max_params_b=settings.PROBE_MAX_PARAMS_B, max_disk_gb=settings.PROBE_MAX_DISK_GB,
+                          max_seconds=probe_run.budget_seconds),
+            progress=progress, hf_endpoint=settings.HF_ENDPOINT, hf_token=hub_token(probe_run.pk),
+        )
+    except ModelRefused as exc:
+        end_run(run_id, Run.Status.FAILED, error=f"refused: {exc}", step="refused")
+        log.warning("probe refused run=%s error=%s", probe_run_id, exc)
+    except (ProbeTimeout, SoftTimeLimitExceeded) as exc:
+        end_run(run_id, Run.Status.FAILED, error=f"time budget of {probe_run.budget_seconds}s exceeded: {exc}",
+                step="timed out")
+    except ProbeInterrupted as exc:
+        if progress.stop_reason:
+            probe_run.refresh_from_db()
+            if probe_run.attempts < MAX_ATTEMPTS:
+                requeue(probe_run, "worker shut down")
+            else:
+                end_run(run_id, Run.Status.FAILED, error=f"interrupted: {exc}", step="interrupted")
+        log.info("probe interrupted run=%s reason=%s", probe_run_id, exc)
+    except Exception as exc:  # recorded on the run row; a probe failure is not worth a retry
+        end_run(run_id, Run.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}",
+                step="failed")
+        log.exception("probe failed run=%s", probe_run_id)
+    else:
+        store_result(probe_run, result)
+    finally:
+        heartbeat.stop()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+        memory = free_device_memory()
+        log.info("probe end run=%s device=%s allocated_after=%s", probe_run_id, memory["device"],
+                 memory["allocated_bytes_after"])
+        close_old_connections()
+
+
+def free_device_memory() -> dict:
+    """Free cached device memory and say what is still allocated (0 expected after a job)."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+    except ImportError:
+        return {"device": "none", "allocated_bytes_after": 0}
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        allocated = int(torch.cuda.memory_allocated())
+        if allocated:
+            log.warning("device memory still allocated after probe: %s bytes", allocated)
+        return {"device": "cuda", "allocated_bytes_after": allocated}
+    return {"device": "cpu", "allocated_bytes_after": 0}
+
+
+def store_result(probe_run: ProbeRun, result: dict) -> None:
+    from gpu_workers.leaderboard import record_probe_score
+
+    with transaction.atomic():
+        ProbeRun.objects.filter(pk=probe_run.pk).update(
+            result=result, resolved_revision=probe_run.resolved_revision or result["model"].get("revision", "")[:64])
+        if not end_run(probe_run.run_id, Run.Status.SUCCEEDED, step="done"):
+            return  # cancelled meanwhile: keep the result for the record, but it feeds nothing
+        Run.objects.filter(pk=probe_run.run_id).update(counts={"wall_seconds": result.get("wall_seconds")})
+        probe_run.refresh_from_db()
+        record_probe_score(probe_run)
+    bump_data_version()
+
+
+@shared_task(ignore_result=True)
+def reap_stale_runs() -> dict:
+    """Runs whose heartbeat went stale (their worker died): requeue once, then fail. Never left running."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=settings.PROBE_HEARTBEAT_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0}
+    stale = ProbeRun.objects.select_related("run").filter(run__status=Run.Status.RUNNING, run__heartbeat_at__lt=cutoff)
+    for probe_run in stale:
+        with transaction.atomic():
+            if probe_run.attempts < MAX_ATTEMPTS:
+                if requeue(probe_run, f"worker lost (no heartbeat since {probe_run.run.heartbeat_at:%H:%M:%S})"):
+                    counts["requeued"] += 1
+            elif Run.objects.filter(pk=probe_run.run_id, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+                    status=Run.Status.FAILED, finished_at=timezone.now(), current_step="worker lost",
+                    error=f"worker lost: no heartbeat since {probe_run.run.heartbeat_at.isoformat()} "
+                          f"after {probe_run.attempts} attempts; not requeued again") == 1:
+                counts["failed"] += 1
+    if any(counts.values()):
+        log.warning("reaped stale probe runs %s", counts)
+    return counts
