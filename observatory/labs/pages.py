@@ -55,7 +55,7 @@ def dashboard(request):
 @lab_member
 def token_list(request):
     created_plain = None
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         row, created_plain = tokens.create_token(request.lab, form.cleaned_data["name"], request.user)
         audit.record(AuditEvent.Action.TOKEN_CREATED, request=request, lab=request.lab, token=row, name=row.name)
@@ -80,7 +80,7 @@ def token_revoke(request, token_id: int):
 @require_http_methods(["GET", "POST"])
 @lab_member
 def submit(request):
-    form = SubmissionForm(request.POST or None)
+    form = SubmissionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             req = parse_submission(form.as_request_data())
