@@ -1,17 +1,59 @@
-"""Read the catalogue into polars frames: only the columns a metric needs, through one cursor."""
+"""Read the catalogue into polars frames: only the columns a metric needs, in one round trip.
+
+On PostgreSQL the rows travel through `COPY ... TO STDOUT` as CSV straight into polars (no
+Python object per row); on SQLite (the embedded default) through an ordinary cursor.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import polars as pl
 from django.db import connection
 
 SNAPSHOT_SCHEMA = {"model_id": pl.Int64, "date": pl.Date, "downloads_all_time": pl.Int64}
-MODEL_SCHEMA = {"model_id": pl.Int64, "hub_id": pl.Utf8, "region": pl.Utf8, "tracked": pl.Boolean}
+MODEL_SCHEMA = {
+    "model_id": pl.Int64, "hub_id": pl.Utf8, "organization": pl.Utf8, "region": pl.Utf8, "tracked": pl.Boolean,
+    "size_class": pl.Utf8, "licence_id": pl.Utf8, "licence_class": pl.Utf8, "pipeline_tag": pl.Utf8,
+    "release_date": pl.Date, "created_date": pl.Date, "downloads": pl.Int64, "downloads_all_time": pl.Int64,
+}
+EDGE_SCHEMA = {"child_id": pl.Int64, "parent_id": pl.Int64, "parent_hub_id": pl.Utf8, "relation": pl.Utf8}
+ORG_SCHEMA = {"namespace": pl.Utf8, "region": pl.Utf8}
+ENTRY_SCHEMA = {
+    "model_name": pl.Utf8, "organization": pl.Utf8, "country": pl.Utf8, "open_weights": pl.Boolean,
+    "benchmark": pl.Utf8, "score": pl.Float64, "release_date": pl.Date, "snapshot_date": pl.Date,
+}
+
+
+def _inline(sql: str, params: list) -> str:
+    """Bind parameters client-side for COPY (which takes no server-side parameters)."""
+    with connection.cursor() as cursor:
+        return cursor.mogrify(sql, params) if params else sql
+
+
+def _parse(name: str, dtype) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return pl.col(name) == "t"
+    if dtype == pl.Date:
+        return pl.col(name).str.to_date("%Y-%m-%d")
+    return pl.col(name).cast(dtype)
 
 
 def _frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        buffer = io.BytesIO()
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY ({_inline(sql, params)}) TO STDOUT (FORMAT csv)") as copy:
+                for block in copy:
+                    buffer.write(block)
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buffer.seek(0)
+        frame = pl.read_csv(buffer, has_header=False, new_columns=list(schema), infer_schema=False)
+        return frame.with_columns([_parse(name, dtype) for name, dtype in schema.items()])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -26,7 +68,11 @@ DAILY_SOURCES = ("daily-series", "crawl")
 
 def snapshots(start: dt.date | None = None, end: dt.date | None = None,
               sources: tuple[str, ...] | None = DAILY_SOURCES) -> pl.DataFrame:
-    """(model_id, date, downloads_all_time) for rows with an all-time count, up to `end`."""
+    """(model_id, date, downloads_all_time) for rows with an all-time count, up to `end`.
+
+    `start` is not applied here: a metric needs each model's count at or before the range's
+    first day as its baseline.
+    """
     sql = "SELECT model_id, date, downloads_all_time FROM catalog_downloadsnapshot WHERE downloads_all_time IS NOT NULL"
     params: list = []
     if sources:
@@ -39,9 +85,29 @@ def snapshots(start: dt.date | None = None, end: dt.date | None = None,
 
 
 def models() -> pl.DataFrame:
-    """(model_id, hub_id, region, tracked); a model without an organisation is in region 'unknown'."""
+    """One row a model with what filters and metrics need; no organisation → region 'unknown'."""
     sql = (
-        "SELECT m.id, m.hub_id, COALESCE(o.region, 'unknown'), m.tracked FROM catalog_hubmodel m "
-        "LEFT JOIN catalog_organization o ON o.id = m.organization_id"
+        "SELECT m.id, m.hub_id, COALESCE(o.namespace, m.author), COALESCE(o.region, 'unknown'), m.tracked, "
+        "NULLIF(m.size_class, ''), m.licence_id, m.licence_class, m.pipeline_tag, m.release_date, "
+        "CAST(m.created_at AS DATE), m.downloads, m.downloads_all_time "
+        "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id"
     )
     return _frame(sql, [], MODEL_SCHEMA)
+
+
+def edges() -> pl.DataFrame:
+    return _frame("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge", [], EDGE_SCHEMA)
+
+
+def organizations() -> pl.DataFrame:
+    return _frame("SELECT namespace, region FROM catalog_organization", [], ORG_SCHEMA)
+
+
+def leaderboard(source: str, benchmarks: list[str] | None = None) -> pl.DataFrame:
+    sql = ("SELECT model_name, organization, country, open_weights, benchmark, score, release_date, snapshot_date "
+           "FROM catalog_leaderboardentry WHERE source = %s")
+    params: list = [source]
+    if benchmarks:
+        sql += " AND benchmark IN (" + ", ".join(["%s"] * len(benchmarks)) + ")"
+        params.extend(benchmarks)
+    return _frame(sql, params, ENTRY_SCHEMA)
