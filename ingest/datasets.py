@@ -6,11 +6,12 @@ leaderboards/); the directory itself is a setting (OBSERVATORY_DATA_DIR) or a co
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.importers import atom, downloads, hubstats, leaderboards
+from ingest.importers import atom, downloads, leaderboards
 from ingest.importing import DataDirMissing
 from observatory.catalog.runs import recorded_run
 
@@ -39,8 +40,31 @@ def _tracked_lists(path: Path, **kwargs) -> dict:
     return atom.import_tracked_lists({"models": path / "models.csv", "extra_models": path / "extra_models.csv"}, **kwargs)
 
 
+class ImporterUnavailable(RuntimeError):
+    """An importer whose module is not part of this installation (yet)."""
+
+
 def _hubstats(path: Path, *, progress_bar: bool = False, run=None) -> dict:
-    return hubstats.import_hubstats(path, progress_bar=progress_bar, run=run)
+    """hub-stats Parquet, through the Hub-record upsert (ingest/importers/hubstats.py).
+
+    Imported lazily: the module belongs to the crawler side and may be absent; the keyword for
+    the progress bar is matched to whichever the module's function takes.
+    """
+    try:
+        from ingest.importers import hubstats
+    except ModuleNotFoundError as exc:
+        if exc.name != "ingest.importers.hubstats":
+            raise
+        raise ImporterUnavailable("ingest.importers.hubstats is not installed: hub-stats import skipped") from None
+    parameters = inspect.signature(hubstats.import_hubstats).parameters
+    kwargs = {}
+    for name in ("progress_bar", "progress"):
+        if name in parameters:
+            kwargs[name] = progress_bar
+            break
+    if "run" in parameters:
+        kwargs["run"] = run
+    return hubstats.import_hubstats(path, **kwargs)
 
 
 DATASETS: list[Dataset] = [

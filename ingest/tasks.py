@@ -51,6 +51,45 @@ def import_dataset(run_id: int) -> None:
     finish_run(run, counts)
 
 
+def queue_bootstrap(data_dir: str | Path) -> Run:
+    """A bootstrap on a worker: every dataset in dependency order, each its own import run."""
+    run = Run.objects.create(kind=Run.Kind.BOOTSTRAP, name="bootstrap", params={"data_dir": str(data_dir)})
+    transaction.on_commit(lambda: bootstrap_datasets.delay(run.pk))
+    return run
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def bootstrap_datasets(run_id: int) -> None:
+    """Run every importer in order; datasets missing from the directory are skipped and noted.
+    Idempotent like the importers themselves: a redelivered message finds the run claimed."""
+    from ingest.datasets import DATASETS, ImporterUnavailable, run_import
+    from ingest.importing import DataDirMissing
+
+    run = claim(run_id)
+    if run is None:
+        log.info("bootstrap run=%s already claimed or gone", run_id)
+        return
+    data_dir = Path(run.params["data_dir"])
+    counts: dict[str, dict | str] = {}
+    try:
+        if not data_dir.is_dir():
+            raise DataDirMissing(f"No data directory: {data_dir} is not a directory")
+        for dataset in DATASETS:
+            run.current_step = dataset.name
+            run.save(update_fields=["current_step"])
+            try:
+                counts[dataset.name] = run_import(dataset.name, path=dataset.locate(data_dir))
+            except (DataDirMissing, ImporterUnavailable) as exc:
+                counts[dataset.name] = f"skipped: {exc}"
+    except Exception as exc:  # recorded on the run row; each import keeps its own failed run too
+        log.warning("bootstrap failed run=%s error=%s", run_id, exc)
+        run.counts = counts
+        run.save(update_fields=["counts"])
+        fail_run(run, str(exc))
+        return
+    finish_run(run, counts)
+
+
 # --- crawl tasks (ingest/hub/) are below ---
 import random  # noqa: E402
 

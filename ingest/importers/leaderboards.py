@@ -7,6 +7,7 @@ malformed file harmless. `open_weights` is what the source itself says (LMArena:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -42,9 +43,21 @@ def _text(value: str | None, limit: int) -> str:
     return (value or "").strip()[:limit]
 
 
-def read_lmarena(path: Path) -> list[LeaderboardEntry]:
+# LMArena marks closed models with the licence "Proprietary", spelled "Propretary" in some snapshots.
+_PROPRIETARY = {"proprietary", "propretary"}
+
+
+def _arena_open(licence: str) -> bool | None:
+    if not licence:
+        return None
+    return licence.strip().lower() not in _PROPRIETARY
+
+
+def read_lmarena(path: Path, *, benchmark: str = "arena-text", snapshot_date=None) -> list[LeaderboardEntry]:
+    """The LMArena history (one row per model per snapshot), or one dated table without the column."""
     entries = []
-    for number, row in read_rows(path, {"snapshot_date", "model", "arena_score", "license"}):
+    required = {"model", "arena_score", "license"} | (set() if snapshot_date else {"snapshot_date"})
+    for number, row in read_rows(path, required):
         score = parse_float(path, number, "arena_score", row["arena_score"])
         if score is None:
             continue
@@ -52,26 +65,60 @@ def read_lmarena(path: Path) -> list[LeaderboardEntry]:
         licence = _text(row["license"], 200)
         entries.append(LeaderboardEntry(
             model_name=_text(row["model"], 300), organization=_text(row.get("organization"), 200),
-            open_weights=(licence.lower() != "proprietary") if licence else None, licence=licence,
-            benchmark="arena-text", score=score,
+            open_weights=_arena_open(licence), licence=licence, benchmark=benchmark, score=score,
             ci_lower=score - float(ci.group(2)) if ci else None, ci_upper=score + float(ci.group(1)) if ci else None,
-            snapshot_date=parse_date(path, number, "snapshot_date", row["snapshot_date"], allow_empty=False),
+            snapshot_date=snapshot_date or parse_date(path, number, "snapshot_date", row["snapshot_date"],
+                                                      allow_empty=False),
             extra={"votes": row.get("votes", ""), "rank": row.get("rank", "")}))
     return entries
 
 
+# The 2023 tables carry three scores per row; each non-empty one becomes an entry.
+LMARENA_2023_SCORES = {"Arena Elo rating": "arena-elo-2023", "MT-bench (score)": "mt-bench", "MMLU": "mmlu"}
+
+
 def read_lmarena_2023(path: Path) -> list[LeaderboardEntry]:
     entries = []
-    for number, row in read_rows(path, {"snapshot_date", "Model", "Arena Elo rating", "License"}):
-        score = parse_float(path, number, "Arena Elo rating", row["Arena Elo rating"])
-        if score is None:
-            continue
+    for number, row in read_rows(path, {"snapshot_date", "Model", "License", *LMARENA_2023_SCORES}):
         licence = _text(row["License"], 200)
+        snapshot = parse_date(path, number, "snapshot_date", row["snapshot_date"], allow_empty=False)
+        for column, benchmark in LMARENA_2023_SCORES.items():
+            score = parse_float(path, number, column, row[column])
+            if score is None:
+                continue
+            entries.append(LeaderboardEntry(
+                model_name=_text(row["Model"], 300), organization=_text(row.get("Organization"), 200),
+                open_weights=_arena_open(licence), licence=licence, benchmark=benchmark, score=score,
+                snapshot_date=snapshot, extra={"key": row.get("key", "")[:200]}))
+    return entries
+
+
+def read_lmarena_max_elo(path: Path) -> list[LeaderboardEntry]:
+    """The highest Arena Elo per category and day: [{date, category, max_elo, max_model}, …]."""
+    require_file(path)
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(path, f"not UTF-8 (byte offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno) from None
+    if not isinstance(document, list):
+        raise ImportFileError(path, f"expected a list of records, found {type(document).__name__}")
+    entries = []
+    for index, record in enumerate(document):
+        where = f"[{index}]"
+        if not isinstance(record, dict):
+            raise ImportFileError(path, "expected an object", column=where)
+        missing = {"date", "category", "max_elo", "max_model"} - set(record)
+        if missing:
+            raise ImportFileError(path, f"missing key(s) {sorted(missing)}", column=f"{where}.{sorted(missing)[0]}")
+        score = record["max_elo"]
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise ImportFileError(path, f"max_elo is not a number: {str(score)[:40]!r}", column=f"{where}.max_elo")
         entries.append(LeaderboardEntry(
-            model_name=_text(row["Model"], 300), organization=_text(row.get("Organization"), 200),
-            open_weights=(licence.lower() != "proprietary") if licence else None, licence=licence,
-            benchmark="arena-elo-2023", score=score,
-            snapshot_date=parse_date(path, number, "snapshot_date", row["snapshot_date"], allow_empty=False)))
+            model_name=_text(str(record["max_model"]), 300), benchmark=_text(f"max-elo:{record['category']}", 120),
+            score=float(score),
+            snapshot_date=parse_date(path, None, f"{where}.date", str(record["date"]), allow_empty=False)))
     return entries
 
 
@@ -101,14 +148,16 @@ def read_epoch_eci(path: Path) -> list[LeaderboardEntry]:
 
 EPOCH_BENCHMARK_COLUMNS = ["BBH", "GPQA", "MMLU", "HELM MMLU", "SEAL Coding", "SEAL Instruction Following",
                            "SEAL Math", "LMSys Elo"]
+EPOCH_GSM_COLUMNS = ["GSM8k", "GSM1k"]
 
 
-def read_epoch_benchmarks(path: Path) -> list[LeaderboardEntry]:
+def read_epoch_benchmarks(path: Path, columns: list[str] = EPOCH_BENCHMARK_COLUMNS) -> list[LeaderboardEntry]:
+    """Epoch's open-model-trends tables: one row a model, one column a benchmark."""
     entries = []
-    for number, row in read_rows(path, {"System", "Date", "Open/Closed"}):
+    for number, row in read_rows(path, {"System", "Date", "Open/Closed", columns[0]}):
         released = parse_date(path, number, "Date", row["Date"])
         open_weights = _epoch_open(row["Open/Closed"])
-        for column in EPOCH_BENCHMARK_COLUMNS:
+        for column in columns:
             if column not in row:
                 continue
             score = parse_float(path, number, column, row[column])
@@ -132,6 +181,46 @@ def read_epoch_models(path: Path, benchmark: str) -> list[LeaderboardEntry]:
                    "training_compute_flop": parse_float(path, number, "Training compute (FLOP)",
                                                         row.get("Training compute (FLOP)", "")),
                    "accessibility": row.get("Model accessibility", ""), "domain": row.get("Domain", "")[:200]}))
+    return entries
+
+
+def read_epoch_gap_benchmarks(path: Path) -> list[LeaderboardEntry]:
+    """data.json of Epoch's ECI gap explorer: the benchmarks besides ECI (which eci_scores.csv
+    holds), each model with its date, is_open and is_china flags."""
+    require_file(path)
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(path, f"not UTF-8 (byte offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno) from None
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    if not isinstance(benchmarks, dict):
+        raise ImportFileError(path, "expected an object with a 'benchmarks' mapping", column="benchmarks")
+    entries = []
+    for benchmark_id, benchmark in benchmarks.items():
+        if benchmark_id == "eci":
+            continue
+        models = benchmark.get("models") if isinstance(benchmark, dict) else None
+        if not isinstance(models, list):
+            raise ImportFileError(path, "expected a list of models", column=f"benchmarks.{benchmark_id}.models")
+        for index, model in enumerate(models):
+            where = f"benchmarks.{benchmark_id}.models[{index}]"
+            if not isinstance(model, dict) or not isinstance(model.get("model"), str):
+                raise ImportFileError(path, "expected an object with a 'model' name", column=where)
+            score = model.get("score")
+            if isinstance(score, bool) or not isinstance(score, (int, float)):
+                raise ImportFileError(path, f"score is not a number: {str(score)[:40]!r}", column=f"{where}.score")
+            is_open = model.get("is_open")
+            if is_open is not None and not isinstance(is_open, bool):
+                raise ImportFileError(path, f"is_open is not a boolean: {str(is_open)[:40]!r}",
+                                      column=f"{where}.is_open")
+            released = parse_date(path, None, f"{where}.date", str(model.get("date") or ""))
+            entries.append(LeaderboardEntry(
+                model_name=_text(model["model"], 300), organization=_text(model.get("organization"), 200),
+                open_weights=is_open, benchmark=_text(benchmark_id, 120), score=float(score), release_date=released,
+                extra={"display_name": model.get("display_name", ""), "is_china": model.get("is_china"),
+                       "score_std": model.get("score_std"), "unit": benchmark.get("metadata", {}).get("unit", "")}))
     return entries
 
 
@@ -199,9 +288,13 @@ def import_leaderboards(root: Path, *, progress_bar: bool = False) -> dict[str, 
     epoch = root / "epoch"
     plan = [
         (Source.LMARENA, lambda: read_lmarena(root / "lmarena" / "arena_text_history.csv")
-         + read_lmarena_2023(root / "lmarena_2023" / "leaderboard_tables_2023-06-19_to_2025-05-11.csv")),
+         + _dated_table(root / "lmarena", "lmarena_vision_*.csv", "arena-vision")
+         + read_lmarena_2023(_one(root / "lmarena_2023", "leaderboard_tables_*.csv"))
+         + read_lmarena_max_elo(_one(root / "lmarena_2023", "max_elo_by_category_*.json"))),
         (Source.EPOCH_ECI, lambda: read_epoch_eci(epoch / "eci_scores.csv")),
-        (Source.EPOCH_BENCHMARKS, lambda: read_epoch_benchmarks(epoch / "benchmarks_with_model_accessibility.csv")),
+        (Source.EPOCH_BENCHMARKS, lambda: read_epoch_benchmarks(epoch / "benchmarks_with_model_accessibility.csv")
+         + read_epoch_benchmarks(epoch / "gsm1k_with_model_accessibility.csv", EPOCH_GSM_COLUMNS)
+         + read_epoch_gap_benchmarks(epoch / "data.json")),
         (Source.EPOCH_NOTABLE, lambda: [
             *read_epoch_models(_one(epoch, "notable-ai-models_*.csv"), "notable"),
             *read_epoch_models(_one(epoch, "frontier_ai_models_*.csv"), "frontier")]),
@@ -216,6 +309,15 @@ def import_leaderboards(root: Path, *, progress_bar: bool = False) -> dict[str, 
         for source, entries in parsed:
             counts[str(source)] = replace_source(source, entries)
     return counts
+
+
+def _dated_table(folder: Path, pattern: str, benchmark: str) -> list[LeaderboardEntry]:
+    """A single LMArena table whose snapshot date is in its file name (lmarena_vision_2025-08-04.csv)."""
+    path = _one(folder, pattern)
+    match = re.search(r"(\d{4}-\d{2}-\d{2})", path.name)
+    if not match:
+        raise ImportFileError(path, "no snapshot date (YYYY-MM-DD) in the file name")
+    return read_lmarena(path, benchmark=benchmark, snapshot_date=dt.date.fromisoformat(match.group(1)))
 
 
 def _one(folder: Path, pattern: str) -> Path:

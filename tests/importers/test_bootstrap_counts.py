@@ -114,7 +114,7 @@ def test_it_loads_every_leaderboard_source(loaded_db, shared_data):
     with open(shared_data / "leaderboards" / "lmarena" / "arena_text_history.csv", encoding="utf-8") as handle:
         arena = [r for r in csv.DictReader(handle) if r["arena_score"].strip()]
     assert LeaderboardEntry.objects.filter(source="lmarena", benchmark="arena-text").count() == len(arena)
-    closed = sum(1 for r in arena if r["license"] == "Proprietary")
+    closed = sum(1 for r in arena if r["license"] in ("Proprietary", "Propretary"))  # LMArena's own typo
     assert LeaderboardEntry.objects.filter(source="lmarena", benchmark="arena-text", open_weights=False).count() == closed
     for source in ("epoch-benchmarks", "epoch-notable", "open-llm-leaderboard"):
         assert counts[source] > 100
