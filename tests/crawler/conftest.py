@@ -41,3 +41,18 @@ def hub_env(tmp_path, settings, monkeypatch):
 
 
 __all__ = ["load_model_info"]
+
+
+@pytest.fixture
+def empty_catalog(transactional_db):
+    """Transactional tests start from whatever committed data the session loaded: clear it."""
+    from django.db import connection
+
+    tables = ["catalog_lineageedge", "catalog_downloadsnapshot", "catalog_modelalias", "catalog_quarantinedrecord",
+              "catalog_hubmodel", "catalog_organization"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")

@@ -60,7 +60,7 @@ def _wait_done(run, worker, timeout=240):
 
 
 def test_it_ingests_every_replay_model_with_exact_counts_lineage_and_licences(
-        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data):
+        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data, empty_catalog):
     hub = replay_hub()
     run, worker = _crawl(celery_worker_factory, hub, hub_env)
     done = _wait_done(run, worker)
@@ -80,7 +80,7 @@ def test_it_ingests_every_replay_model_with_exact_counts_lineage_and_licences(
 
 
 def test_it_completes_with_exact_counts_under_ten_percent_injected_faults(
-        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data):
+        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data, empty_catalog):
     hub = replay_hub(fault_rate=0.10, seed=7, slow_seconds=1.5)
     run, worker = _crawl(celery_worker_factory, hub, hub_env, page_size=100,
                          workers_env={"CRAWL_MAX_RETRIES": 12})
@@ -97,7 +97,7 @@ def test_it_completes_with_exact_counts_under_ten_percent_injected_faults(
 
 
 def test_it_equals_an_uninterrupted_crawl_after_workers_are_killed_at_random_points(
-        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data):
+        celery_worker_factory, broker_mode, replay_hub, hub_env, shared_data, empty_catalog):
     hub = replay_hub()
     run, worker = _crawl(celery_worker_factory, hub, hub_env, page_size=100)
     rng = random.Random(11)
