@@ -27,3 +27,24 @@ def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None
         fig, title=f"Cumulative downloads by region of origin ({what})", x_title="Date",
         y_title="Downloads accumulated since start (count)", sources=["daily-series", "hub", "atom"], as_of=as_of,
     )
+
+
+def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_class: str,
+                      as_of: dt.date | None) -> go.Figure:
+    """Cumulative downloads against days since release for a size class's models, with the
+    10th-of-class reference curve dashed on top."""
+    from observatory.charts.theme import PALETTE
+
+    fig = go.Figure()
+    for index, hub_id in enumerate(curves["hub_id"].unique(maintain_order=True).to_list()):
+        part = curves.filter(pl.col("hub_id") == hub_id).sort("days")
+        fig.add_trace(go.Scatter(x=part["days"].to_list(), y=part["cumulative"].to_list(), mode="lines", name=hub_id,
+                                 line={"width": 1.6, "color": PALETTE[index % len(PALETTE)]}))
+    ref = reference.sort("days")
+    if not ref.is_empty():
+        fig.add_trace(go.Scatter(x=ref["days"].to_list(), y=ref["reference"].to_list(), mode="lines",
+                                 name="10th of class (reference)", line={"width": 3, "dash": "dash", "color": "#222"}))
+    fig.update_yaxes(type="log")
+    return finish(fig, title=f"Relative adoption: {size_class} models against the 10th of their class",
+                  x_title="Days since release (days)", y_title="Cumulative downloads (count, log scale)",
+                  sources=["daily-series", "hub", "atom"], as_of=as_of)

@@ -13,6 +13,11 @@ REGION_COLOURS = {
     "other": "#3a9a5b",
     "unknown": "#9a9a9a",
 }
+# Organisations, bases, models: a qualitative palette that keeps clear of the region colours' meaning.
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#eeca3b",
+           "#bab0ac", "#1b9e77", "#7570b3"]
+LICENCE_COLOURS = {"permissive": "#3a9a5b", "copyleft": "#72b7b2", "restricted": "#f58518",
+                   "non-commercial": "#c8372d", "unknown": "#9a9a9a"}
 REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other": "Other", "unknown": "Unknown"}
 
 ATTRIBUTIONS = {
@@ -21,10 +26,11 @@ ATTRIBUTIONS = {
     "atom": "Region table and tracked lists: The ATOM Project / Interconnects (Apache-2.0)",
     "lmarena": "LMArena",
     "epoch": "Epoch AI (CC-BY-4.0)",
+    "probe": "Open Model Observatory probes",
 }
 
 
-def finish(fig: go.Figure, *, title: str, x_title: str, y_title: str, sources: list[str], as_of: dt.date | None) -> go.Figure:
+def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | None, sources: list[str], as_of: dt.date | None) -> go.Figure:
     """Title, axis titles with units, and the source / licence / data-as-of line at the foot."""
     source_line = "Sources: " + "<br>".join(ATTRIBUTIONS.get(s, s) for s in sources)
     as_of_text = f"Data as of {as_of.isoformat()}" if as_of else "No data yet"
@@ -34,9 +40,13 @@ def finish(fig: go.Figure, *, title: str, x_title: str, y_title: str, sources: l
         font={"family": "Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#222"},
         margin={"l": 80, "r": 30, "t": 90, "b": 150},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
     )
+    if x_title:
+        # On stacked subplots the title belongs under the bottom axis (the highest-numbered one).
+        axes = sorted((int(name[5:] or 1), name) for name in fig.layout if name.startswith("xaxis"))
+        fig.layout[axes[-1][1] if axes else "xaxis"].title = {"text": x_title}
+    if y_title:
+        fig.update_layout(yaxis_title=y_title)
     fig.add_annotation(
         text=f"{source_line}<br>{as_of_text} · Open Model Observatory",
         xref="paper", yref="paper", x=0, y=-0.16, yanchor="top", showarrow=False, align="left",

@@ -17,6 +17,7 @@ from observatory.analytics.adoption import cumulative_downloads_by_region
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.catalog.runs import data_version
 from observatory.charts import adoption as adoption_charts
+from observatory.dashboards.registry import METRICS
 
 
 def catalogue_counts() -> dict[str, int]:
@@ -59,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "latest_snapshot": latest,
         "chart": _cumulative_chart_html() if counts["snapshots"] else "",
         "today": dt.date.today(),
+        "metrics": METRICS.values(),
     }
     return render(request, "observatory/home.html", context)
 

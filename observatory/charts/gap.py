@@ -1,0 +1,42 @@
+"""The open/closed gap: both frontiers as steps, each closed frontier model's horizontal gap."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import polars as pl
+
+from observatory.charts.theme import finish
+
+OPEN_COLOUR = "#2a9d8f"
+CLOSED_COLOUR = "#6c3fa0"
+
+
+def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: str, unit: str, sources: list[str],
+                    estimate: dict, as_of: dt.date | None) -> go.Figure:
+    fig = go.Figure()
+    for side, colour, label in (("closed", CLOSED_COLOUR, "Closed-weights frontier"),
+                                ("open", OPEN_COLOUR, "Open-weights frontier")):
+        part = fronts.drop_nulls(f"{side}_best")
+        fig.add_trace(go.Scatter(x=part["date"].to_list(), y=part[f"{side}_best"].to_list(), mode="lines",
+                                 line={"shape": "hv", "color": colour, "width": 2.5}, name=label,
+                                 text=part[f"{side}_model"].to_list(),
+                                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} (%{text})<extra>" + label + "</extra>"))
+    for row in gaps.iter_rows(named=True):
+        end = row["open_date"] or as_of
+        if end is None:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[row["closed_date"], end], y=[row["closed_score"], row["closed_score"]], mode="lines+markers",
+            line={"color": "#888" if row["matched"] else "#d62828", "width": 1, "dash": "dot" if row["matched"] else "dash"},
+            marker={"size": 5}, showlegend=False,
+            hovertemplate=(f"{row['gap_months']:.1f} months" + ("" if row["matched"] else " so far (unmatched)")
+                           + "<extra></extra>"),
+        ))
+    summary = (f"Current gap estimate: {estimate.get('estimated_months')} months · vertical gap now: "
+               f"{estimate.get('current_vertical_gap')} {unit}")
+    fig.add_annotation(text=summary, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
+                       xanchor="left", font={"size": 12, "color": "#333"})
+    return finish(fig, title=f"Open vs closed frontier on {source_label}", x_title="Release date",
+                  y_title=f"{source_label} ({unit})", sources=sources, as_of=as_of)

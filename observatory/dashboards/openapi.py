@@ -1,0 +1,145 @@
+"""The read API's OpenAPI 3 document, written by hand so it says exactly what the views accept."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from observatory.analytics.filters import REGIONS, SIZE_CLASSES
+from observatory.dashboards.params import CHOICES
+from observatory.dashboards.registry import METRICS
+
+DATE = {"type": "string", "format": "date"}
+NULLABLE_STR = {"type": "string", "nullable": True}
+NULLABLE_INT = {"type": "integer", "nullable": True}
+ERROR = {"description": "Invalid parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+NOT_FOUND = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+HUB_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,102}$"
+
+
+def _q(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def _ok(ref: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+          _q("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0})]
+METRIC_PARAMS = [
+    _q("start", DATE, "First day of the range"), _q("end", DATE, "Last day of the range"),
+    {"name": "region", "in": "query", "required": False, "style": "form", "explode": True,
+     "schema": {"type": "array", "items": {"type": "string", "enum": list(REGIONS)}}, "description": "Regions (repeatable)"},
+    _q("organization", {"type": "string", "pattern": NAMESPACE_PATTERN}, "Hub namespace"),
+    _q("size_class", {"type": "string", "enum": list(SIZE_CLASSES)}),
+    _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
+    _q("scope", {"type": "string", "enum": list(CHOICES["scope"]), "default": "tracked"}),
+    _q("top", {"type": "integer", "minimum": 1, "maximum": 30, "default": 8}, "Top N organisations / bases"),
+    _q("by", {"type": "string", "enum": list(CHOICES["by"]), "default": "region"}, "derivatives-by-base grouping"),
+    _q("depth", {"type": "string", "enum": list(CHOICES["depth"]), "default": "direct"}, "direct children or whole tree"),
+    _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": "epoch-eci"}, "open-closed-gap source"),
+    _q("format", {"type": "string", "enum": list(CHOICES["format"]), "default": "json"}),
+]
+
+MODEL = {"type": "object", "required": ["hub_id", "region", "tracked"], "properties": {
+    "hub_id": {"type": "string"}, "organization": NULLABLE_STR, "region": {"type": "string", "enum": list(REGIONS)},
+    "pipeline_tag": {"type": "string"}, "licence_id": {"type": "string"}, "licence_class": {"type": "string"},
+    "size_class": NULLABLE_STR, "total_params": NULLABLE_INT, "release_date": {**NULLABLE_STR, "format": "date"},
+    "downloads": NULLABLE_INT, "downloads_all_time": NULLABLE_INT, "likes": NULLABLE_INT, "tracked": {"type": "boolean"}}}
+
+
+def _page(item: dict) -> dict:
+    return {"type": "object", "required": ["count", "limit", "offset", "results"], "properties": {
+        "count": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
+        "results": {"type": "array", "items": item}}}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Open Model Observatory read API", "version": "1.0",
+                 "description": "Models, organisations, lineage, daily snapshots and the rows behind every chart."},
+        "paths": {
+            "/api/stats": {"get": {"summary": "Catalogue counts", "operationId": "stats",
+                                   "responses": {"200": _ok("Stats")}}},
+            "/api/models": {"get": {"summary": "Models", "operationId": "listModels", "parameters": [
+                _q("organization", {"type": "string", "pattern": NAMESPACE_PATTERN}),
+                _q("region", {"type": "string", "enum": list(REGIONS)}),
+                _q("size_class", {"type": "string", "enum": list(SIZE_CLASSES)}),
+                _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
+                _q("tracked", {"type": "string", "enum": ["true", "false"]}),
+                _q("search", {"type": "string", "pattern": "^[A-Za-z0-9 ._/-]{1,100}$"}), *PAGING],
+                "responses": {"200": _ok("ModelPage"), "400": ERROR}}},
+            "/api/models/{org}/{name}": {"get": {
+                "summary": "One model: licence, parameters, lineage parents, latest snapshot", "operationId": "getModel",
+                "parameters": [{"name": "org", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _ok("ModelDocument"), "400": ERROR, "404": NOT_FOUND}}},
+            "/api/organizations": {"get": {"summary": "Organisations", "operationId": "listOrganizations",
+                                           "parameters": [_q("region", {"type": "string", "enum": list(REGIONS)}), *PAGING],
+                                           "responses": {"200": _ok("OrganizationPage"), "400": ERROR}}},
+            "/api/lineage": {"get": {"summary": "Parents and children of a model", "operationId": "lineage",
+                                     "parameters": [_q("model", {"type": "string", "pattern": HUB_ID_PATTERN}, "Hub id",
+                                                       required=True)],
+                                     "responses": {"200": _ok("Lineage"), "400": ERROR, "404": NOT_FOUND}}},
+            "/api/snapshots": {"get": {"summary": "Daily snapshots of a model", "operationId": "snapshots", "parameters": [
+                _q("model", {"type": "string", "pattern": HUB_ID_PATTERN}, "Hub id", required=True),
+                _q("start", DATE), _q("end", DATE),
+                _q("limit", {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1000})],
+                "responses": {"200": _ok("Snapshots"), "400": ERROR, "404": NOT_FOUND}}},
+            "/api/metrics/{name}": {"get": {
+                "summary": "The exact rows behind a chart (JSON, or CSV with format=csv)", "operationId": "metric",
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": list(METRICS)}}, *METRIC_PARAMS],
+                "responses": {"200": {"description": "Rows", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Metric"}},
+                    "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": NOT_FOUND}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+            "Stats": {"type": "object", "required": ["models", "organizations", "snapshots", "lineage_edges",
+                                                     "leaderboard_entries"],
+                      "properties": {k: {"type": "integer"} for k in ("models", "organizations", "snapshots",
+                                                                      "lineage_edges", "leaderboard_entries")}},
+            "Model": MODEL,
+            "ModelPage": _page({"$ref": "#/components/schemas/Model"}),
+            "ModelDocument": {"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string"}, "aliases": {"type": "array", "items": {"type": "string"}},
+                "organization": NULLABLE_STR, "region": {"type": "string"}, "created_at": NULLABLE_STR,
+                "release_date": NULLABLE_STR, "pipeline_tag": NULLABLE_STR, "licence": {"type": "object"},
+                "licence_conflicts": {"type": "array", "items": {"type": "object"}},
+                "parameters": {"type": "object"}, "parents": {"type": "array", "items": {"type": "object"}},
+                "children_count": {"type": "integer"}, "tracked": {"type": "boolean"},
+                "tracked_reason": {"type": "string"}, "latest_snapshot": {"type": "object", "nullable": True}}},
+            "OrganizationPage": _page({"type": "object", "properties": {
+                "namespace": {"type": "string"}, "display_name": {"type": "string"},
+                "region": {"type": "string", "enum": list(REGIONS)}, "region_source": {"type": "string"},
+                "models": {"type": "integer"}}}),
+            "Lineage": {"type": "object", "required": ["model", "parents", "children"], "properties": {
+                "model": {"type": "string"},
+                "parents": {"type": "array", "items": {"type": "object", "properties": {
+                    "hub_id": {"type": "string"}, "relation": {"type": "string"}, "source": {"type": "string"},
+                    "known": {"type": "boolean"}}}},
+                "children": {"type": "array", "items": {"type": "object", "properties": {
+                    "hub_id": {"type": "string"}, "relation": {"type": "string"}, "source": {"type": "string"}}}}}},
+            "Snapshots": {"type": "object", "required": ["model", "rows"], "properties": {
+                "model": {"type": "string"}, "rows": {"type": "array", "items": {"type": "object", "properties": {
+                    "date": {"type": "string", "format": "date"}, "downloads": NULLABLE_INT,
+                    "downloads_all_time": NULLABLE_INT, "likes": NULLABLE_INT, "source": {"type": "string"}}}}}},
+            "Metric": {"type": "object", "required": ["metric", "rows", "as_of", "sources"], "properties": {
+                "metric": {"type": "string"}, "rows": {"type": "array", "items": {"type": "object"}},
+                "as_of": {**NULLABLE_STR, "format": "date"}, "sources": {"type": "array", "items": {"type": "string"}},
+                "params": {"type": "string"},
+                "horizontal_gaps": {"type": "array", "items": {"type": "object", "properties": {
+                    "closed_model": {"type": "string"}, "closed_date": {"type": "string", "format": "date"},
+                    "open_model": NULLABLE_STR, "open_date": {**NULLABLE_STR, "format": "date"},
+                    "gap_months": {"type": "number"}, "matched": {"type": "boolean"}}}}}},
+        }},
+    }
+
+
+@require_GET
+def schema(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(document())

@@ -1,0 +1,129 @@
+"""Catalogue pages: the model card, the organisation page and the methodology."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+from django.db.models import Count, Max, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.views.decorators.http import require_GET
+
+from observatory.analytics.filters import Filters
+from observatory.analytics.licences import PERMISSIVENESS
+from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
+from observatory.charts.theme import REGION_COLOURS, finish
+from observatory.dashboards import results
+from observatory.dashboards.params import ChartParams
+from observatory.dashboards.registry import GAP_SOURCES, METRICS
+
+MAX_ANCESTOR_DEPTH = 12
+
+
+def _probe_template_available() -> bool:
+    # H4's probe panel lands separately; the card must render without it.
+    try:
+        get_template("gpu_workers/model_probes.html")
+        return True
+    except TemplateDoesNotExist:
+        return False
+
+
+def _ancestors(model: HubModel) -> list[dict]:
+    """The chain(s) above a model, breadth first, each base once (cycles stop)."""
+    seen, out, frontier = {model.hub_id}, [], [(model, 0)]
+    while frontier:
+        current, depth = frontier.pop(0)
+        if depth >= MAX_ANCESTOR_DEPTH:
+            continue
+        for edge in LineageEdge.objects.filter(child=current).select_related("parent").order_by("parent_hub_id"):
+            if edge.parent_hub_id in seen:
+                continue
+            seen.add(edge.parent_hub_id)
+            out.append({"hub_id": edge.parent_hub_id, "relation": edge.relation, "depth": depth + 1,
+                        "known": edge.parent is not None, "child": current.hub_id})
+            if edge.parent is not None:
+                frontier.append((edge.parent, depth + 1))
+    return out
+
+
+def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
+    dated = [s for s in snapshots if s.downloads_all_time is not None]
+    if not dated:
+        return ""
+    region = model.organization.region if model.organization else "unknown"
+    fig = go.Figure(go.Scatter(x=[s.date for s in dated], y=[s.downloads_all_time for s in dated], mode="lines+markers",
+                               marker={"size": 3}, line={"color": REGION_COLOURS.get(region, "#555")},
+                               name="all-time downloads"))
+    finish(fig, title=f"All-time downloads of {model.hub_id}", x_title="Date", y_title="All-time downloads (count)",
+           sources=["daily-series", "hub"], as_of=dated[-1].date)
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-model-downloads",
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _ram(model: HubModel) -> dict | None:
+    if not model.size_class:
+        return None
+    params = ChartParams(filters=Filters(scope="all", size_class=model.size_class))
+    table = results.computed("relative-adoption", params).rows.filter(pl.col("hub_id") == model.hub_id)
+    return table.to_dicts()[0] if not table.is_empty() else None
+
+
+def _conflicts(model: HubModel) -> list[dict]:
+    mine = PERMISSIVENESS.get(model.licence_class)
+    out = []
+    for edge in LineageEdge.objects.filter(child=model, parent__isnull=False).select_related("parent"):
+        theirs = PERMISSIVENESS.get(edge.parent.licence_class)
+        if mine is not None and theirs is not None and edge.parent.licence_class != "permissive" and mine > theirs:
+            out.append({"base": edge.parent.hub_id, "base_licence": edge.parent.licence_id,
+                        "base_class": edge.parent.licence_class})
+    return out
+
+
+@require_GET
+def model_card(request: HttpRequest, org: str, name: str) -> HttpResponse:
+    hub_id = f"{org}/{name}"
+    model = HubModel.objects.select_related("organization").filter(hub_id=hub_id).first()
+    if model is None:
+        raise Http404("unknown model")
+    snapshots = list(DownloadSnapshot.objects.filter(model=model).order_by("date"))
+    children = LineageEdge.objects.filter(parent=model).select_related("child")
+    by_relation = dict(children.values_list("relation").annotate(n=Count("id")).values_list("relation", "n"))
+    context = {
+        "model": model, "region": model.organization.region if model.organization else "unknown",
+        "chart": _downloads_chart(model, snapshots), "latest": snapshots[-1] if snapshots else None,
+        "ram": _ram(model), "ancestors": _ancestors(model), "children_by_relation": sorted(by_relation.items()),
+        "children": children.order_by("-child__downloads_all_time", "child__hub_id")[:50],
+        "conflicts": _conflicts(model),
+        "entries": LeaderboardEntry.objects.filter(hub_model=model).order_by("source", "benchmark", "-snapshot_date")[:100],
+        "has_probe_template": _probe_template_available(),
+        "probe_runs": model.probe_runs.all().order_by("-pk") if hasattr(model, "probe_runs") else [],
+    }
+    return render(request, "dashboards/model_card.html", context)
+
+
+@require_GET
+def organization(request: HttpRequest, namespace: str) -> HttpResponse:
+    org = Organization.objects.filter(namespace=namespace).first()
+    if org is None:
+        raise Http404("unknown organisation")
+    models = org.models.order_by("-downloads_all_time", "hub_id")
+    derivatives = LineageEdge.objects.filter(parent__organization=org)
+    context = {
+        "org": org, "models": models[:200], "n_models": models.count(),
+        "downloads": models.aggregate(total=Sum("downloads_all_time"))["total"] or 0,
+        "latest": DownloadSnapshot.objects.filter(model__organization=org).aggregate(d=Max("date"))["d"],
+        "derivatives_by_relation": sorted(derivatives.values_list("relation").annotate(n=Count("id"))
+                                          .values_list("relation", "n")),
+        "top_bases": derivatives.values("parent__hub_id").annotate(n=Count("id")).order_by("-n", "parent__hub_id")[:15],
+        "n_derivatives": derivatives.count(),
+    }
+    return render(request, "dashboards/organization.html", context)
+
+
+@require_GET
+def methodology(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboards/methodology.html", {"metrics": METRICS.values(), "gap_sources": GAP_SOURCES})

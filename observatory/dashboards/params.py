@@ -1,0 +1,111 @@
+"""Query parameters of every chart, page and metric endpoint: parsed strictly, normalised for keys.
+
+A bad value is a clear 400, never a 500 (hostile URLs are part of the job).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+from django.http import QueryDict
+
+from observatory.analytics.filters import REGIONS, SIZE_CLASSES, Filters
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+SAFE_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CHOICES = {
+    "scope": ("tracked", "all"),
+    "by": ("region", "organization", "base"),
+    "depth": ("direct", "tree"),
+    "source": ("lmarena", "epoch-eci", "probe"),
+    "format": ("json", "csv"),
+}
+DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": "epoch-eci", "format": "json", "top": 8}
+KNOWN = {"start", "end", "region", "organization", "size_class", "pipeline_tag", "top", *CHOICES}
+
+
+class BadParameter(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class ChartParams:
+    filters: Filters
+    top: int = 8
+    by: str = "region"
+    depth: str = "direct"
+    source: str = "epoch-eci"
+
+    def key(self) -> str:
+        return f"{self.filters.key()}&top={self.top}&by={self.by}&depth={self.depth}&source={self.source}"
+
+    def query(self) -> str:
+        """The canonical query string (what permalinks and exports carry)."""
+        q = QueryDict(mutable=True)
+        f = self.filters
+        if f.start:
+            q["start"] = f.start.isoformat()
+        if f.end:
+            q["end"] = f.end.isoformat()
+        if f.regions:
+            q.setlist("region", list(f.regions))
+        for name in ("organization", "size_class", "pipeline_tag"):
+            if getattr(f, name):
+                q[name] = getattr(f, name)
+        if f.scope != DEFAULTS["scope"]:
+            q["scope"] = f.scope
+        for name in ("top", "by", "depth", "source"):
+            if getattr(self, name) != DEFAULTS[name]:
+                q[name] = str(getattr(self, name))
+        return q.urlencode()
+
+
+def _date(name: str, value: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(f"{name} must be a date YYYY-MM-DD, got {value[:40]!r}") from None
+
+
+def _choice(query: QueryDict, name: str) -> str:
+    value = query.get(name, "") or DEFAULTS[name]
+    if value not in CHOICES[name]:
+        raise BadParameter(f"{name} must be one of {', '.join(CHOICES[name])}")
+    return value
+
+
+def parse(query: QueryDict) -> ChartParams:
+    unknown = sorted(set(query) - KNOWN)
+    if unknown:
+        raise BadParameter(f"unknown parameter: {unknown[0][:40]!r}")
+    start, end = _date("start", query.get("start", "")), _date("end", query.get("end", ""))
+    if start and end and start > end:
+        raise BadParameter("start must not be after end")
+    regions: list[str] = []
+    for value in query.getlist("region"):
+        for region in filter(None, value.split(",")):
+            if region not in REGIONS:
+                raise BadParameter(f"region must be one of {', '.join(REGIONS)}")
+            if region not in regions:
+                regions.append(region)
+    organization = query.get("organization", "")
+    if organization and not SAFE_NAME.match(organization):
+        raise BadParameter("organization must be a Hub namespace (letters, digits, . _ -)")
+    size_class = query.get("size_class", "")
+    if size_class and size_class not in SIZE_CLASSES:
+        raise BadParameter(f"size_class must be one of {', '.join(SIZE_CLASSES)}")
+    pipeline_tag = query.get("pipeline_tag", "")
+    if pipeline_tag and not SAFE_TAG.match(pipeline_tag):
+        raise BadParameter("pipeline_tag must be a Hub pipeline tag such as text-generation")
+    top_text = query.get("top", "") or str(DEFAULTS["top"])
+    if not (top_text.isascii() and top_text.isdigit()) or not 1 <= int(top_text) <= 30:
+        raise BadParameter("top must be an integer from 1 to 30")
+    filters = Filters(start=start, end=end, regions=tuple(sorted(regions)), organization=organization,
+                      size_class=size_class, pipeline_tag=pipeline_tag, scope=_choice(query, "scope"))
+    _choice(query, "format")
+    return ChartParams(filters=filters, top=int(top_text), by=_choice(query, "by"), depth=_choice(query, "depth"),
+                       source=_choice(query, "source"))

@@ -1,0 +1,178 @@
+"""Every chart the observatory publishes: how its rows are computed and how it is drawn.
+
+A metric here only wires loaders (analytics.frames) to a pure metric function and a pure
+chart builder; the views and exports look charts up by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+import plotly.graph_objects as go
+import polars as pl
+
+from observatory.analytics import adoption, derivatives, frames, gap, licences, releases, shares
+from observatory.analytics.filters import filter_models
+from observatory.charts import adoption as adoption_charts
+from observatory.charts import gap as gap_charts
+from observatory.charts import licences as licence_charts
+from observatory.charts import lineage as lineage_charts
+from observatory.charts import releases as release_charts
+from observatory.charts import shares as share_charts
+from observatory.dashboards.params import ChartParams
+
+
+@dataclasses.dataclass
+class Computed:
+    rows: pl.DataFrame
+    as_of: dt.date | None
+    extra: dict[str, pl.DataFrame] = dataclasses.field(default_factory=dict)
+    info: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str
+    summary: str
+    sources: Callable[[ChartParams], list[str]]
+    compute: Callable[[ChartParams], Computed]
+    chart: Callable[[Computed, ChartParams], go.Figure]
+    uses: tuple[str, ...] = ("start", "end", "region", "organization", "size_class", "pipeline_tag", "scope")
+
+
+def _max_date(frame: pl.DataFrame, column: str) -> dt.date | None:
+    return None if frame.is_empty() else frame[column].max()
+
+
+def _models(p: ChartParams) -> pl.DataFrame:
+    return filter_models(frames.models(), p.filters)
+
+
+# --- adoption ----------------------------------------------------------------------------------
+
+def _cumulative(p: ChartParams) -> Computed:
+    snaps = frames.snapshots(end=p.filters.end)
+    rows = adoption.cumulative_downloads_by_region(snaps, _models(p), start=p.filters.start, end=p.filters.end,
+                                                   scope="all")
+    return Computed(rows, _max_date(rows, "date"))
+
+
+def _share(p: ChartParams) -> Computed:
+    snaps = frames.snapshots(end=p.filters.end)
+    rows = shares.download_share_by_org(snaps, _models(p), start=p.filters.start, end=p.filters.end, top_n=p.top)
+    return Computed(rows, _max_date(snaps, "date"))
+
+
+def _relative(p: ChartParams) -> Computed:
+    snaps = frames.snapshots(end=p.filters.end)
+    models = _models(p)
+    table = adoption.relative_adoption(snaps, models, end=p.filters.end)
+    size_class = p.filters.size_class or "7-9B"
+    in_class = models.filter(pl.col("size_class") == size_class)
+    curves = adoption.adoption_curves(snaps, in_class, end=p.filters.end)
+    reference = adoption.reference_curves(curves)
+    # Draw the class's most downloaded models with a curve; the table keeps all of them.
+    chosen = (table.filter((pl.col("size_class") == size_class) & pl.col("days_since_release").is_not_null())
+              .head(p.top)["hub_id"].to_list())
+    return Computed(table, _max_date(snaps, "date"),
+                    extra={"curves": curves.filter(pl.col("hub_id").is_in(chosen)), "reference": reference},
+                    info={"size_class": size_class})
+
+
+# --- lineage, licences, releases --------------------------------------------------------------
+
+def _derivatives(p: ChartParams) -> Computed:
+    models, edges, orgs = _models(p), frames.edges(), frames.organizations()
+    rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=p.by, start=p.filters.start,
+                                           end=p.filters.end, top_n=p.top)
+    share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=p.filters.start, end=p.filters.end)
+    return Computed(rows, _max_date(models.drop_nulls("created_date"), "created_date"), extra={"finetune_share": share})
+
+
+def _licences(p: ChartParams) -> Computed:
+    everyone = frames.models()
+    models, edges = filter_models(everyone, p.filters), frames.edges()
+    return Computed(licences.licence_mix(models, edges), _max_date(everyone.drop_nulls("created_date"), "created_date"),
+                    extra={"conflicts": licences.licence_conflicts(models, edges, everyone)})
+
+
+def _releases(p: ChartParams) -> Computed:
+    models = _models(p)
+    own = releases.releases_by_region(models, start=p.filters.start, end=p.filters.end)
+    notable = frames.leaderboard("epoch-notable", ["notable"])
+    epoch = releases.notable_releases_by_region(notable, start=p.filters.start, end=p.filters.end)
+    if p.filters.regions:
+        epoch = epoch.filter(pl.col("region").is_in(list(p.filters.regions)))
+    rows = pl.concat([own, epoch])
+    as_of = max([d for d in (_max_date(models.drop_nulls("release_date"), "release_date"),
+                             _max_date(notable.drop_nulls("release_date"), "release_date")) if d], default=None)
+    return Computed(rows, as_of)
+
+
+# --- the open/closed gap ------------------------------------------------------------------------
+
+GAP_SOURCES = {
+    # source: (leaderboard source, benchmarks, label, unit, match threshold, attribution)
+    "epoch-eci": ("epoch-eci", ["eci"], "Epoch Capabilities Index", "ECI points", 1.0, ["epoch"]),
+    "lmarena": ("lmarena", ["arena-text"], "LMArena text score", "Arena points", 0.0, ["lmarena"]),
+    "probe": ("probe", None, "observatory probes", "score", 0.0, ["probe"]),
+}
+
+
+def _gap(p: ChartParams) -> Computed:
+    source, benchmarks, _label, _unit, threshold, _attr = GAP_SOURCES[p.source]
+    entries = frames.leaderboard(source, benchmarks)
+    models = gap.snapshot_models(entries) if source in ("lmarena", "probe") else gap.released_models(entries)
+    if p.filters.start:
+        models = models.filter(pl.col("date") >= p.filters.start)
+    if p.filters.end:
+        models = models.filter(pl.col("date") <= p.filters.end)
+    as_of_candidates = [d for d in (_max_date(entries.drop_nulls("snapshot_date"), "snapshot_date"),
+                                    _max_date(models, "date")) if d]
+    as_of = p.filters.end or (max(as_of_candidates) if as_of_candidates else None)
+    fronts = gap.frontiers(models)
+    gaps = gap.horizontal_gaps(models, threshold=threshold, as_of=as_of or dt.date.today())
+    return Computed(fronts, as_of, extra={"horizontal_gaps": gaps},
+                    info={"current_gap": gap.current_gap(gaps, fronts), "match_threshold": threshold})
+
+
+def _gap_chart(c: Computed, p: ChartParams) -> go.Figure:
+    _source, _b, label, unit, _t, attribution = GAP_SOURCES[p.source]
+    return gap_charts.open_closed_gap(c.rows, c.extra["horizontal_gaps"], source_label=label, unit=unit,
+                                      sources=attribution, estimate=c.info["current_gap"], as_of=c.as_of)
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in [
+    Metric("cumulative-downloads-by-region", "Cumulative downloads by region",
+           "Downloads accumulated since the range's first day, stacked by the region of the model's organisation.",
+           lambda p: ["daily-series", "hub", "atom"], _cumulative,
+           lambda c, p: adoption_charts.cumulative_downloads_by_region(c.rows, as_of=c.as_of, scope=p.filters.scope)),
+    Metric("download-share-by-org", "Download share by organisation",
+           "Each organisation's share of the downloads gained in a month; the top N organisations and the rest.",
+           lambda p: ["daily-series", "hub", "atom"], _share,
+           lambda c, p: share_charts.download_share_by_org(c.rows, as_of=c.as_of)),
+    Metric("derivatives-by-base", "Derivatives by base model",
+           "New fine-tunes, adapters, quantisations and merges per month, by their base model's region, "
+           "organisation or model, directly or through the whole tree.",
+           lambda p: ["hub", "atom"], _derivatives,
+           lambda c, p: lineage_charts.derivatives_by_base(c.rows, c.extra["finetune_share"], by=p.by, scope=p.depth,
+                                                          as_of=c.as_of)),
+    Metric("relative-adoption", "Relative adoption (RAM v1 and v2)",
+           "Cumulative downloads against days since release, against the 10th-most-downloaded model of the size class.",
+           lambda p: ["daily-series", "hub", "atom"], _relative,
+           lambda c, p: adoption_charts.relative_adoption(c.extra["curves"], c.extra["reference"],
+                                                          size_class=c.info["size_class"], as_of=c.as_of)),
+    Metric("releases-by-region", "Releases by region",
+           "Tracked releases per region per quarter by (corrected) release date, with Epoch AI's notable models.",
+           lambda p: ["hub", "atom", "epoch"], _releases,
+           lambda c, p: release_charts.releases_by_region(c.rows, as_of=c.as_of)),
+    Metric("licence-mix", "Licence mix and conflicts",
+           "Models, downloads and derivatives by licence class, and derivatives more permissive than their base.",
+           lambda p: ["hub", "atom"], _licences, lambda c, p: licence_charts.licence_mix(c.rows, as_of=c.as_of)),
+    Metric("open-closed-gap", "Open/closed gap",
+           "Closed and open frontiers over time, the vertical gap in points and the horizontal gap in months.",
+           lambda p: GAP_SOURCES[p.source][5], _gap, _gap_chart, uses=("start", "end", "source")),
+]}
