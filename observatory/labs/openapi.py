@@ -66,10 +66,10 @@ COMPONENTS = {
                 "status": {"type": "string", "enum": _STATUSES},
                 "progress": {"type": "number", "minimum": 0, "maximum": 1},
                 "current_step": {"type": "string"}, "error": {"type": "string"},
-                "created_at": {"type": ["string", "null"]}, "started_at": {"type": ["string", "null"]},
-                "finished_at": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "nullable": True}, "started_at": {"type": "string", "nullable": True},
+                "finished_at": {"type": "string", "nullable": True},
                 "config": {"type": "object"}, "config_hash": {"type": "string"},
-                "result": {"type": ["object", "null"]},
+                "result": {"type": "object", "nullable": True},
             },
         },
         "Submission": {
@@ -81,8 +81,8 @@ COMPONENTS = {
                 "pin_kind": {"type": "string", "enum": ["hub-commit", "local-sha256"]},
                 "probes": {"type": "array", "items": {"type": "string"}},
                 "visibility": {"type": "string", "enum": ["private", "public"]},
-                "published_at": {"type": ["string", "null"]}, "gated": {"type": "boolean"},
-                "created_at": {"type": ["string", "null"]},
+                "published_at": {"type": "string", "nullable": True}, "gated": {"type": "boolean"},
+                "created_at": {"type": "string", "nullable": True},
                 "status": {"type": "string", "enum": _STATUSES},
                 "progress": {"type": "number"},
                 "runs": {"type": "array", "items": {"$ref": "#/components/schemas/ProbeRunState"}},
@@ -154,7 +154,7 @@ PATHS = {
 
 def document() -> dict:
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {"title": "Open Model Observatory: lab submissions", "version": "1"},
         "paths": PATHS,
         "components": COMPONENTS,
