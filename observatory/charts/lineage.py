@@ -13,7 +13,7 @@ from observatory.charts.theme import PALETTE, REGION_COLOURS, REGION_LABELS, fin
 
 def derivatives_by_base(frame: pl.DataFrame, share: pl.DataFrame, *, by: str, scope: str,
                         as_of: dt.date | None) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.65, 0.35],
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.16, row_heights=[0.65, 0.35],
                         subplot_titles=("New derivatives per month", "Share of new fine-tunes by base model's region"))
     totals = frame.group_by(["month", "base"]).agg(pl.col("new_derivatives").sum())
     bases = (totals.group_by("base").agg(pl.col("new_derivatives").sum())
@@ -24,9 +24,12 @@ def derivatives_by_base(frame: pl.DataFrame, share: pl.DataFrame, *, by: str, sc
         fig.add_trace(go.Bar(x=part["month"].to_list(), y=part["new_derivatives"].to_list(),
                              name=REGION_LABELS.get(base, base) if by == "region" else base, marker_color=colour,
                              legendgroup="bases"), row=1, col=1)
+    # Months without a region's fine-tunes are 0%, not gaps, or the stacked areas would cross.
+    months = share.select("month").unique()
     for region, colour in REGION_COLOURS.items():
-        part = share.filter(pl.col("base_region") == region).sort("month")
-        if part.is_empty():
+        part = (months.join(share.filter(pl.col("base_region") == region), on="month", how="left")
+                .with_columns(pl.col("share").fill_null(0.0)).sort("month"))
+        if part.is_empty() or part["share"].sum() == 0:
             continue
         fig.add_trace(go.Scatter(x=part["month"].to_list(), y=(part["share"] * 100).to_list(), mode="lines",
                                  stackgroup="share", name=f"fine-tunes of {REGION_LABELS[region]} bases",

@@ -12,7 +12,7 @@ from observatory.charts.theme import REGION_COLOURS, REGION_LABELS, finish
 
 
 def releases_by_region(frame: pl.DataFrame, *, as_of: dt.date | None) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
                         subplot_titles=("Tracked Hub releases (observatory)", "Notable models (Epoch AI)"))
     for row, source in ((1, "observatory"), (2, "epoch-notable")):
         part_source = frame.filter(pl.col("source") == source)

@@ -30,16 +30,22 @@ ATTRIBUTIONS = {
 }
 
 
+HEIGHT = 640  # fixed, so the source line sits at the same place on screen and in exports
+MARGIN = {"l": 80, "r": 30, "t": 90, "b": 150}
+
+
 def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | None, sources: list[str], as_of: dt.date | None) -> go.Figure:
     """Title, axis titles with units, and the source / licence / data-as-of line at the foot."""
     source_line = "Sources: " + "<br>".join(ATTRIBUTIONS.get(s, s) for s in sources)
     as_of_text = f"Data as of {as_of.isoformat()}" if as_of else "No data yet"
     fig.update_layout(
+        height=HEIGHT,
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 20}},
         template="plotly_white",
         font={"family": "Inter, Helvetica, Arial, sans-serif", "size": 13, "color": "#222"},
-        margin={"l": 80, "r": 30, "t": 90, "b": 150},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        margin=MARGIN,
+        # Right of the plot, where plotly widens the margin to fit it: never over the title.
+        legend={"orientation": "v", "y": 1.0, "yanchor": "top", "x": 1.02, "xanchor": "left"},
     )
     if x_title:
         # On stacked subplots the title belongs under the bottom axis (the highest-numbered one).
@@ -49,7 +55,8 @@ def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | No
         fig.update_layout(yaxis_title=y_title)
     fig.add_annotation(
         text=f"{source_line}<br>{as_of_text} · Open Model Observatory",
-        xref="paper", yref="paper", x=0, y=-0.16, yanchor="top", showarrow=False, align="left",
+        # 75 px under the plot area: below the x-axis title, inside the bottom margin.
+        xref="paper", yref="paper", x=0, y=-75 / (HEIGHT - MARGIN["t"] - MARGIN["b"]), yanchor="top", showarrow=False, align="left",
         font={"size": 11, "color": "#555"}, xanchor="left",
     )
     return fig

@@ -14,7 +14,7 @@ import plotly.io as pio
 from django.conf import settings
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
-WIDTH, HEIGHT = 1200, 700
+WIDTH = 1200  # the height is the figure's own (charts.theme.HEIGHT)
 
 _lock = threading.Lock()
 _started = False
@@ -43,4 +43,4 @@ def figure_bytes(fig: go.Figure, fmt: str) -> bytes:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     with _lock:  # one browser, one export at a time
         _ensure_browser()
-        return pio.to_image(fig, format=fmt, width=WIDTH, height=HEIGHT, scale=1 if fmt != "png" else 2)
+        return pio.to_image(fig, format=fmt, width=WIDTH, scale=1 if fmt != "png" else 2)
