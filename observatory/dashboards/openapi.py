@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.dashboards.params import CHOICES
 from observatory.dashboards.registry import METRICS
+from observatory.labs import openapi as labs_openapi  # the submission API's paths
 
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": "string", "nullable": True}
@@ -62,6 +63,7 @@ def document() -> dict:
         "info": {"title": "Open Model Observatory read API", "version": "1.0",
                  "description": "Models, organisations, lineage, daily snapshots and the rows behind every chart."},
         "paths": {
+            **labs_openapi.PATHS,
             "/api/stats": {"get": {"summary": "Catalogue counts", "operationId": "stats",
                                    "responses": {"200": _ok("Stats")}}},
             "/api/models": {"get": {"summary": "Models", "operationId": "listModels", "parameters": [
@@ -97,7 +99,8 @@ def document() -> dict:
                     "application/json": {"schema": {"$ref": "#/components/schemas/Metric"}},
                     "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": NOT_FOUND}}},
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": labs_openapi.COMPONENTS["securitySchemes"], "schemas": {
+            **labs_openapi.COMPONENTS["schemas"],
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
             "Stats": {"type": "object", "required": ["models", "organizations", "snapshots", "lineage_edges",
                                                      "leaderboard_entries"],

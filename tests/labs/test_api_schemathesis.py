@@ -15,7 +15,7 @@ STATUSES: dict[int, int] = {}
 
 
 # Loaded over WSGI from the running project (the schema view touches no database).
-schema = schemathesis.openapi.from_wsgi("/api/labs/schema", get_wsgi_application()).include(path_regex="^/api/submissions")
+schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application()).include(path_regex="^/api/submissions")
 
 
 @pytest.fixture
