@@ -42,31 +42,45 @@ class Section:
     item_set_hash: str = ""
 
 
-def latest_succeeded(runs) -> dict[str, ProbeRun]:
-    latest: dict[str, ProbeRun] = {}
+def succeeded_newest_first(runs) -> dict[str, list[ProbeRun]]:
+    by_probe: dict[str, list[ProbeRun]] = {}
     for run in sorted(runs, key=lambda r: r.run.finished_at or r.run.created_at, reverse=True):
-        if run.run.status == Run.Status.SUCCEEDED and run.result and run.probe not in latest:
-            latest[run.probe] = run
-    return latest
+        if run.run.status == Run.Status.SUCCEEDED and run.result:
+            by_probe.setdefault(run.probe, []).append(run)
+    return by_probe
+
+
+def peers_of(own: ProbeRun, limit: int) -> list[ProbeRun]:
+    others = (ProbeRun.objects.select_related("run")
+              .filter(probe=own.probe, config_hash=own.config_hash, public=True, run__status=Run.Status.SUCCEEDED)
+              .exclude(hub_id=own.hub_id).order_by("-run__finished_at"))
+    picked, seen = [], set()
+    for other in others:
+        if other.hub_id not in seen and other.result:
+            seen.add(other.hub_id)
+            picked.append(other)
+        if len(picked) >= limit:
+            break
+    return picked
 
 
 def compare(probe_runs, *, peers: int = 4) -> list[Section]:
     """One section per probe: this model's latest result, then up to `peers` other models' latest
     results with the same config hash (so the numbers are comparable)."""
-    mine = latest_succeeded(list(probe_runs))
+    mine = succeeded_newest_first(list(probe_runs))
     sections = []
     for probe in PROBE_ORDER:
         if probe not in mine:
             continue
-        own = mine[probe]
-        others = (ProbeRun.objects.select_related("run")
-                  .filter(probe=probe, config_hash=own.config_hash, public=True, run__status=Run.Status.SUCCEEDED)
-                  .exclude(hub_id=own.hub_id).order_by("-run__finished_at"))
-        columns, seen = [own], {own.hub_id}
-        for other in others:
-            if other.hub_id not in seen and len(columns) <= peers:
-                seen.add(other.hub_id)
-                columns.append(other)
+        # The newest run that other models share a config with (so there is something to compare
+        # against); else simply the newest.
+        own, peers_found = mine[probe][0], []
+        for candidate in mine[probe]:
+            peers_found = peers_of(candidate, peers)
+            if peers_found:
+                own = candidate
+                break
+        columns = [own, *peers_found]
         section = Section(probe=probe, columns=columns, config_hash=own.config_hash[:12],
                           item_set_hash=(own.result["metrics"].get("item_set_hash") or "")[:12])
         for key, label, kind in METRIC_ROWS[probe]:

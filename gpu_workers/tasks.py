@@ -17,7 +17,7 @@ import traceback
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from gpu_workers.models import ProbeRun
@@ -171,7 +171,6 @@ def run_probe(self, probe_run_id: int) -> None:
         memory = free_device_memory()
         log.info("probe end run=%s device=%s allocated_after=%s", probe_run_id, memory["device"],
                  memory["allocated_bytes_after"])
-        close_old_connections()
 
 
 def free_device_memory() -> dict:
