@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+
+import orjson
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -87,9 +89,12 @@ def _card(value: object) -> dict:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise InvalidRecord("cardData: not valid JSON") from None
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            try:  # orjson is strict JSON; the Hub's cards sometimes carry NaN, which json reads
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise InvalidRecord("cardData: not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidRecord(f"cardData: expected an object, got {type(value).__name__}")
     return value
@@ -111,8 +116,11 @@ def prepare(record: dict, curation: Curation) -> Prepared:
     if not isinstance(hub_id, str) or not HUB_ID.match(hub_id) or ".." in hub_id:
         raise InvalidRecord(f"id: not a Hub repo id: {str(hub_id)[:80]!r}")
     tags = record.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+    if not isinstance(tags, list):
         raise InvalidRecord("tags: expected a list of strings")
+    for tag in tags:
+        if type(tag) is not str:
+            raise InvalidRecord("tags: expected a list of strings")
     card = _card(record.get("cardData"))
     created_at = _as_datetime(record.get("createdAt"), "createdAt")
     safetensors = record.get("safetensors") or {}
@@ -166,7 +174,11 @@ def upsert_hub_records(
     quarantine_invalid: bool = True,
     curation: Curation | None = None,
 ) -> dict[str, int]:
-    """Validate and upsert one batch of records; returns counts. Call inside your transaction."""
+    """Validate and upsert one batch of records; returns counts. Call inside your transaction.
+
+    Feed it batches of a few thousand records: each batch is a handful of statements, whatever
+    its size (on PostgreSQL one COPY into a temporary table, then INSERT … ON CONFLICT from it).
+    """
     curation = curation or load_curation()
     counts = {"records": 0, "models": 0, "snapshots": 0, "edges": 0, "rejected_edges": 0, "quarantined": 0}
     prepared: dict[str, Prepared] = {}
@@ -182,6 +194,7 @@ def upsert_hub_records(
             payload = record if isinstance(record, dict) else {"value": repr(record)[:2000]}
             quarantined.append(QuarantinedRecord(run=run, source=source, record_key=key,
                                                  payload=json.loads(json.dumps(payload, default=str)), reason=str(exc)))
+            log.warning("record quarantined id=%s source=%s reason=%s", key, source, exc)
             continue
         prepared[item.hub_id] = item  # the same id twice in one batch: the later one wins
     if quarantined:
@@ -190,37 +203,196 @@ def upsert_hub_records(
     if not prepared:
         return counts
 
+    edges, rejected = _accepted_edges(prepared)
+    counts["rejected_edges"] = rejected
     with transaction.atomic():
-        org_ids = _ensure_organizations({p.namespace for p in prepared.values() if p.namespace})
-        _keep_admin_curation(prepared)
-        now = timezone.now()
-        HubModel.objects.bulk_create(
-            [HubModel(hub_id=p.hub_id, **{**p.fields, "organization_id": org_ids.get(p.namespace), "last_seen_at": now})
-             for p in prepared.values()],
-            update_conflicts=True, unique_fields=["hub_id"], update_fields=MODEL_FIELDS, batch_size=1000,
-        )
-        model_ids = dict(HubModel.objects.filter(hub_id__in=list(prepared)).values_list("hub_id", "id"))
-        counts["models"] = len(model_ids)
-        snapshots = [
-            DownloadSnapshot(model_id=model_ids[p.hub_id], date=snapshot_date, downloads=p.fields["downloads"],
-                             downloads_all_time=p.fields["downloads_all_time"], likes=p.fields["likes"], source=source)
-            for p in prepared.values()
-        ]
-        DownloadSnapshot.objects.bulk_create(
-            snapshots, update_conflicts=True, unique_fields=["model", "date"],
-            update_fields=["downloads", "downloads_all_time", "likes", "source"], batch_size=2000,
-        )
-        counts["snapshots"] = len(snapshots)
-        edges, rejected = _lineage_edges(prepared, model_ids)
-        counts["edges"], counts["rejected_edges"] = edges, rejected
+        if connection.vendor == "postgresql":
+            _write_postgres(prepared, edges, snapshot_date, source)
+        else:
+            _write_orm(prepared, edges, snapshot_date, source)
+    counts["models"] = counts["snapshots"] = len(prepared)
+    counts["edges"] = len(edges)
     return counts
+
+
+def _accepted_edges(prepared: dict[str, Prepared]) -> tuple[list[tuple[str, str, str, str]], int]:
+    """[(child, parent, relation, source)] minus self-references and cycles (each logged)."""
+    children = [p for p in prepared.values() if p.lineage_known]
+    if not children:
+        return [], 0
+    with_parents = [p for p in children if p.parents]
+    graph = LineageGraph.around([p.hub_id for p in with_parents] + [par for p in with_parents for par, _, _ in p.parents])
+    edges: list[tuple[str, str, str, str]] = []
+    rejected = 0
+    for item in children:
+        accepted = []
+        for parent, relation, source in item.parents:
+            if graph.creates_cycle(item.hub_id, parent):
+                rejected += 1
+                reason = "self-reference" if parent == item.hub_id else "would create a cycle"
+                log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, parent, reason)
+                continue
+            accepted.append(parent)
+            edges.append((item.hub_id, parent, relation, source))
+        graph.replace(item.hub_id, accepted)
+    return edges, rejected
+
+
+# --- PostgreSQL: COPY into temporary tables, then set-based upserts ---------------------------
+
+_TEMP_MODELS = """
+CREATE TEMP TABLE IF NOT EXISTS _hr_models (
+    hub_id text, namespace text, lineage_known boolean, author text, created_at timestamptz,
+    last_modified timestamptz, release_date date, release_date_source text, pipeline_tag text,
+    library_name text, licence_raw text, licence_id text, licence_class text, total_params bigint,
+    active_params bigint, is_moe boolean, params_source text, size_class text, gated text, tags jsonb,
+    card_data jsonb, downloads bigint, downloads_all_time bigint, likes integer, tracked boolean,
+    tracked_reason text
+) ON COMMIT DROP"""
+_TEMP_EDGES = """
+CREATE TEMP TABLE IF NOT EXISTS _hr_edges (child_hub_id text, parent_hub_id text, relation text, source text)
+ON COMMIT DROP"""
+_MODEL_COLUMNS = [
+    "author", "created_at", "last_modified", "release_date", "release_date_source", "pipeline_tag", "library_name",
+    "licence_raw", "licence_id", "licence_class", "total_params", "active_params", "is_moe", "params_source",
+    "size_class", "gated", "tags", "card_data", "downloads", "downloads_all_time", "likes", "tracked", "tracked_reason",
+]
+# An admin's hand-set release date or parameter count outlives every crawl and import.
+_ADMIN_KEPT = {
+    "release_date": "release_date_source", "release_date_source": "release_date_source",
+    "total_params": "params_source", "active_params": "params_source", "is_moe": "params_source",
+    "size_class": "params_source", "params_source": "params_source",
+}
+
+
+def _update_clause(column: str) -> str:
+    guard = _ADMIN_KEPT.get(column)
+    if guard:
+        return (f"{column} = CASE WHEN catalog_hubmodel.{guard} = 'admin' THEN catalog_hubmodel.{column} "
+                f"ELSE EXCLUDED.{column} END")
+    return f"{column} = EXCLUDED.{column}"
+
+
+_UPSERT_MODELS = f"""
+INSERT INTO catalog_hubmodel (hub_id, organization_id, {", ".join(_MODEL_COLUMNS)}, first_seen_at, last_seen_at)
+SELECT t.hub_id, o.id, {", ".join("t." + c for c in _MODEL_COLUMNS)}, now(), now()
+FROM _hr_models t LEFT JOIN catalog_organization o ON o.namespace = t.namespace
+ON CONFLICT (hub_id) DO UPDATE SET organization_id = EXCLUDED.organization_id,
+    {", ".join(_update_clause(c) for c in _MODEL_COLUMNS)}, last_seen_at = EXCLUDED.last_seen_at"""
+_UPSERT_ORGS = """
+INSERT INTO catalog_organization (namespace, display_name, region, region_source, notes)
+SELECT DISTINCT namespace, namespace, 'unknown', 'default', '' FROM _hr_models WHERE namespace <> ''
+ON CONFLICT (namespace) DO NOTHING"""
+_UPSERT_SNAPSHOTS = """
+INSERT INTO catalog_downloadsnapshot (model_id, date, downloads, downloads_all_time, likes, source)
+SELECT m.id, %s, t.downloads, t.downloads_all_time, t.likes, %s
+FROM _hr_models t JOIN catalog_hubmodel m ON m.hub_id = t.hub_id
+ON CONFLICT (model_id, date) DO UPDATE SET downloads = EXCLUDED.downloads,
+    downloads_all_time = EXCLUDED.downloads_all_time, likes = EXCLUDED.likes, source = EXCLUDED.source"""
+# The latest record states the whole parent set: edges it no longer states go.
+_DELETE_STALE_EDGES = """
+DELETE FROM catalog_lineageedge e USING _hr_models t JOIN catalog_hubmodel c ON c.hub_id = t.hub_id
+WHERE t.lineage_known AND e.child_id = c.id AND NOT EXISTS (
+    SELECT 1 FROM _hr_edges x WHERE x.child_hub_id = t.hub_id AND x.parent_hub_id = e.parent_hub_id)"""
+_UPSERT_EDGES = """
+INSERT INTO catalog_lineageedge (child_id, parent_id, parent_hub_id, relation, source)
+SELECT c.id, p.id, x.parent_hub_id, x.relation, x.source
+FROM _hr_edges x JOIN catalog_hubmodel c ON c.hub_id = x.child_hub_id
+LEFT JOIN catalog_hubmodel p ON p.hub_id = x.parent_hub_id
+ON CONFLICT (child_id, parent_hub_id) DO UPDATE SET parent_id = EXCLUDED.parent_id,
+    relation = EXCLUDED.relation, source = EXCLUDED.source"""
+# Edges stored before their parent arrived point at it now.
+_RESOLVE_PENDING = """
+UPDATE catalog_lineageedge e SET parent_id = m.id
+FROM _hr_models t JOIN catalog_hubmodel m ON m.hub_id = t.hub_id
+WHERE e.parent_id IS NULL AND e.parent_hub_id = t.hub_id"""
+
+
+def _json(value) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # NaN/Infinity or keys orjson refuses: the standard library copes
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _write_postgres(prepared: dict[str, Prepared], edges: list, snapshot_date: dt.date, source: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_TEMP_MODELS)
+        cursor.execute(_TEMP_EDGES)
+        cursor.execute("TRUNCATE _hr_models, _hr_edges")
+        raw = cursor.cursor
+        columns = ", ".join(["hub_id", "namespace", "lineage_known", *_MODEL_COLUMNS])
+        with raw.copy(f"COPY _hr_models ({columns}) FROM STDIN") as copy:
+            for p in prepared.values():
+                f = p.fields
+                copy.write_row((
+                    p.hub_id, p.namespace, p.lineage_known, f["author"], f["created_at"], f["last_modified"],
+                    f["release_date"], f["release_date_source"], f["pipeline_tag"], f["library_name"],
+                    f["licence_raw"], f["licence_id"], f["licence_class"], f["total_params"], f["active_params"],
+                    f["is_moe"], f["params_source"], f["size_class"], f["gated"], _json(f["tags"]),
+                    _json(f["card_data"]), f["downloads"], f["downloads_all_time"], f["likes"], f["tracked"],
+                    f["tracked_reason"],
+                ))
+        if edges:
+            with raw.copy("COPY _hr_edges (child_hub_id, parent_hub_id, relation, source) FROM STDIN") as copy:
+                for edge in edges:
+                    copy.write_row(edge)
+        cursor.execute(_UPSERT_ORGS)
+        cursor.execute(_UPSERT_MODELS)
+        cursor.execute(_UPSERT_SNAPSHOTS, [snapshot_date, source])
+        cursor.execute(_DELETE_STALE_EDGES)
+        if edges:
+            cursor.execute(_UPSERT_EDGES)
+        cursor.execute(_RESOLVE_PENDING)
+
+
+# --- Other databases (the embedded SQLite default): the same upserts through the ORM ---------
+
+
+def _write_orm(prepared: dict[str, Prepared], edges: list, snapshot_date: dt.date, source: str) -> None:
+    org_ids = _ensure_organizations({p.namespace for p in prepared.values() if p.namespace})
+    _keep_admin_curation(prepared)
+    now = timezone.now()
+    HubModel.objects.bulk_create(
+        [HubModel(hub_id=p.hub_id, **{**p.fields, "organization_id": org_ids.get(p.namespace), "last_seen_at": now})
+         for p in prepared.values()],
+        update_conflicts=True, unique_fields=["hub_id"], update_fields=MODEL_FIELDS, batch_size=500,
+    )
+    model_ids: dict[str, int] = {}
+    hub_ids = list(prepared)
+    for start in range(0, len(hub_ids), 500):  # SQLite caps the number of query parameters
+        model_ids.update(HubModel.objects.filter(hub_id__in=hub_ids[start:start + 500]).values_list("hub_id", "id"))
+    DownloadSnapshot.objects.bulk_create(
+        [DownloadSnapshot(model_id=model_ids[p.hub_id], date=snapshot_date, downloads=p.fields["downloads"],
+                          downloads_all_time=p.fields["downloads_all_time"], likes=p.fields["likes"], source=source)
+         for p in prepared.values()],
+        update_conflicts=True, unique_fields=["model", "date"],
+        update_fields=["downloads", "downloads_all_time", "likes", "source"], batch_size=500,
+    )
+    children = {model_ids[p.hub_id] for p in prepared.values() if p.lineage_known}
+    stated = {(model_ids[child], parent) for child, parent, _, _ in edges}
+    stale = [
+        edge_id
+        for edge_id, child_id, parent in LineageEdge.objects.filter(child_id__in=children).values_list(
+            "id", "child_id", "parent_hub_id")
+        if (child_id, parent) not in stated
+    ]
+    if stale:
+        LineageEdge.objects.filter(id__in=stale).delete()
+    LineageEdge.objects.bulk_create(
+        [LineageEdge(child_id=model_ids[child], parent_hub_id=parent, relation=relation, source=edge_source)
+         for child, parent, relation, edge_source in edges],
+        update_conflicts=True, unique_fields=["child", "parent_hub_id"], update_fields=["relation", "source"],
+        batch_size=500,
+    )
+    resolve_pending_parents()
 
 
 def _ensure_organizations(namespaces: set[str]) -> dict[str, int]:
     """Create unseen namespaces with an unknown region; never touch a known region."""
     Organization.objects.bulk_create(
         [Organization(namespace=ns, display_name=ns, region="unknown", region_source="default") for ns in namespaces],
-        ignore_conflicts=True, batch_size=1000,
+        ignore_conflicts=True, batch_size=500,
     )
     return dict(Organization.objects.filter(namespace__in=namespaces).values_list("namespace", "id"))
 
@@ -233,45 +405,6 @@ def _keep_admin_curation(prepared: dict[str, Prepared]) -> None:
         "hub_id", "total_params", "active_params", "is_moe", "size_class"
     ):
         prepared[row.pop("hub_id")].fields.update(row, params_source="admin")
-
-
-def _lineage_edges(prepared: dict[str, Prepared], model_ids: dict[str, int]) -> tuple[int, int]:
-    children = [p for p in prepared.values() if p.lineage_known]
-    if not children:
-        return 0, 0
-    graph = LineageGraph.around([p.hub_id for p in children] + [parent for p in children for parent, _, _ in p.parents])
-    rows: list[LineageEdge] = []
-    rejected = 0
-    for item in children:
-        accepted = []
-        for parent, relation, source in item.parents:
-            if graph.creates_cycle(item.hub_id, parent):
-                rejected += 1
-                reason = "self-reference" if parent == item.hub_id else "would create a cycle"
-                log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, parent, reason)
-                continue
-            accepted.append(parent)
-            rows.append(LineageEdge(child_id=model_ids[item.hub_id], parent_hub_id=parent, relation=relation,
-                                    source=source))
-        graph.replace(item.hub_id, accepted)
-    # The latest record states the whole parent set: drop edges it no longer states.
-    stated = {(edge.child_id, edge.parent_hub_id) for edge in rows}
-    child_ids = [model_ids[item.hub_id] for item in children]
-    stale = [
-        edge_id
-        for edge_id, child_id, parent in LineageEdge.objects.filter(child_id__in=child_ids).values_list(
-            "id", "child_id", "parent_hub_id"
-        )
-        if (child_id, parent) not in stated
-    ]
-    if stale:
-        LineageEdge.objects.filter(id__in=stale).delete()
-    LineageEdge.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["child", "parent_hub_id"],
-        update_fields=["relation", "source"], batch_size=2000,
-    )
-    resolve_pending_parents()
-    return len(rows), rejected
 
 
 def resolve_pending_parents() -> int:

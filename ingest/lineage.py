@@ -80,6 +80,21 @@ def parse_parents(record: dict) -> list[tuple[str, str, str]]:
     return result
 
 
+# Stored ancestors of a set of models, level by level up to a depth (UNION drops repeats, the
+# depth bound ends the walk even if a cycle slipped into the table by hand).
+_ANCESTORS = """
+WITH RECURSIVE anc(child, parent, depth) AS (
+    SELECT c.hub_id, e.parent_hub_id, 1
+    FROM catalog_lineageedge e JOIN catalog_hubmodel c ON c.id = e.child_id
+    WHERE c.hub_id = ANY(%s)
+  UNION
+    SELECT a.parent, e.parent_hub_id, a.depth + 1
+    FROM anc a JOIN catalog_hubmodel c ON c.hub_id = a.parent JOIN catalog_lineageedge e ON e.child_id = c.id
+    WHERE a.depth < %s
+)
+SELECT DISTINCT child, parent FROM anc"""
+
+
 class LineageGraph:
     """Parents known so far (database + this batch), for cycle checks without a query per edge."""
 
@@ -88,23 +103,35 @@ class LineageGraph:
 
     @classmethod
     def around(cls, hub_ids: Iterable[str], *, max_depth: int = 32) -> LineageGraph:
-        """Load every stored ancestor edge of the given ids, level by level (one query a level)."""
+        """Load every stored ancestor edge of the given ids (one recursive query on PostgreSQL)."""
+        from django.db import connection
+
+        hub_ids = list(set(hub_ids))
+        parents: dict[str, set[str]] = {}
+        if not hub_ids:
+            return cls(parents)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_ANCESTORS, [hub_ids, max_depth])
+                for child, parent in cursor.fetchall():
+                    parents.setdefault(child, set()).add(parent)
+            return cls(parents)
         from observatory.catalog.models import LineageEdge
 
-        parents: dict[str, set[str]] = {}
-        frontier = set(hub_ids)
-        seen: set[str] = set()
+        frontier, seen = set(hub_ids), set()
         for _ in range(max_depth):
             frontier -= seen
             if not frontier:
                 break
             seen |= frontier
             next_frontier: set[str] = set()
-            for child, parent in LineageEdge.objects.filter(child__hub_id__in=frontier).values_list(
-                "child__hub_id", "parent_hub_id"
-            ):
-                parents.setdefault(child, set()).add(parent)
-                next_frontier.add(parent)
+            batch = list(frontier)
+            for start in range(0, len(batch), 500):  # SQLite caps the number of query parameters
+                for child, parent in LineageEdge.objects.filter(child__hub_id__in=batch[start:start + 500]).values_list(
+                    "child__hub_id", "parent_hub_id"
+                ):
+                    parents.setdefault(child, set()).add(parent)
+                    next_frontier.add(parent)
             frontier = next_frontier
         return cls(parents)
 
