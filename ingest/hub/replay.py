@@ -25,6 +25,7 @@ LIST_FIELDS = {"author", "createdAt", "lastModified", "downloads", "downloadsAll
                "tags", "cardData", "safetensors", "gguf", "baseModels", "pipeline_tag", "library_name", "gated"}
 DEFAULT_FIELDS = ["author", "createdAt", "downloads", "likes", "tags", "pipeline_tag", "library_name"]
 MAX_LIMIT = 1000
+FAULT_KINDS = {"429", "500", "truncated", "slow"}
 
 
 def _wire_value(key: str, value):
@@ -84,6 +85,11 @@ class Faults:
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self):
+        if not 0 <= self.rate <= 1:
+            raise ValueError(f"fault rate must be between 0 and 1, got {self.rate}")
+        unknown = set(self.kinds) - FAULT_KINDS
+        if unknown or not self.kinds:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {sorted(FAULT_KINDS)}")
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
 

@@ -3,13 +3,24 @@ import pytest
 from ingest.hub.replay import Faults, ReplayHub, load_model_info, load_records
 
 
+@pytest.fixture(autouse=True)
+def _private_hf_home(tmp_path, monkeypatch):
+    """huggingface_hub in this process keeps its caches (the agent-harness registry) in a temp HF_HOME."""
+    from huggingface_hub import constants
+
+    home = tmp_path / "hf-home-test"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(home / ".agent_harnesses.json"))
+
+
 @pytest.fixture(scope="session")
 def replay_records(shared_data):
     return load_records(shared_data)
 
 
 @pytest.fixture
-def replay_hub(shared_data, replay_records, tmp_path):
+def replay_hub(shared_data, replay_records, tmp_path, monkeypatch):
     """Start a replay Hub on a free port: `replay_hub(fault_rate=0.1)`."""
     hubs = []
 
@@ -19,6 +30,12 @@ def replay_hub(shared_data, replay_records, tmp_path):
                         records=records if records is not None else replay_records)
         hub.start()
         hubs.append(hub)
+        from huggingface_hub import constants
+
+        # What HF_ENDPOINT does for a fresh process, for this one: the client's own requests
+        # (the agent-harness registry) go to the replay Hub, never to the internet.
+        monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
         return hub
 
     yield start

@@ -1,0 +1,156 @@
+"""The one path from Hub-shaped records into the catalog: validation, snapshots, regions, lineage, licences."""
+
+import datetime as dt
+
+import pytest
+
+from ingest.hub_records import upsert_hub_records
+from ingest.lineage import licence_conflicts
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization, QuarantinedRecord
+
+pytestmark = pytest.mark.django_db
+DAY = dt.date(2026, 6, 5)
+
+
+def record(hub_id, **fields):
+    return {"id": hub_id, "author": hub_id.split("/")[0], "createdAt": "2025-01-02T03:04:05.000Z",
+            "downloads": 10, "downloadsAllTime": 100, "likes": 1, "tags": [], "pipeline_tag": "text-generation",
+            **fields}
+
+
+def upsert(*records, day=DAY):
+    return upsert_hub_records(list(records), snapshot_date=day, source="test")
+
+
+def edges():
+    return sorted(LineageEdge.objects.values_list("child__hub_id", "parent_hub_id", "relation", "source"))
+
+
+@pytest.mark.parametrize("garbage, reason", [
+    ({"id": "../../etc/passwd"}, "id"),
+    ({"id": None}, "id"),
+    (record("a/b", downloads=-5), "negative"),
+    (record("a/b", downloads="many"), "downloads"),
+    (record("a/b", createdAt="yesterday"), "createdAt"),
+    (record("a/b", tags="text-generation"), "tags"),
+    (record("a/b", cardData="{not json"), "cardData"),
+    (record("a/b", cardData=[1, 2]), "cardData"),
+    (record("a/b", safetensors=7), "safetensors"),
+    ("a string where a record belongs", "record"),
+])
+def test_it_quarantines_an_invalid_record_with_its_reason_and_keeps_the_rest(garbage, reason):
+    counts = upsert(record("good/one"), garbage, record("good/two"))
+    assert counts["quarantined"] == 1 and counts["models"] == 2
+    assert set(HubModel.objects.values_list("hub_id", flat=True)) == {"good/one", "good/two"}
+    quarantined = QuarantinedRecord.objects.get()
+    assert reason in quarantined.reason and quarantined.source == "test"
+
+
+def test_it_keeps_one_snapshot_per_model_and_day_with_the_latest_values():
+    upsert(record("org/m", downloads=5, downloadsAllTime=50, likes=1))
+    upsert(record("org/m", downloads=7, downloadsAllTime=70, likes=2))
+    upsert(record("org/m", downloads=9, downloadsAllTime=90, likes=3), day=DAY + dt.timedelta(days=1))
+    assert list(DownloadSnapshot.objects.order_by("date").values_list("date", "downloads", "downloads_all_time",
+                                                                      "likes")) == [
+        (DAY, 7, 70, 2), (DAY + dt.timedelta(days=1), 9, 90, 3)]
+    assert HubModel.objects.get().downloads_all_time == 90
+
+
+def test_it_changes_nothing_when_the_same_records_arrive_twice():
+    batch = [record("org/base"), record("org/child", baseModels={"relation": "finetune", "models": [{"id": "org/base"}]})]
+    upsert(*batch)
+    before = (list(HubModel.objects.order_by("hub_id").values("hub_id", "licence_class", "tracked", "downloads")),
+              edges(), DownloadSnapshot.objects.count())
+    upsert(*batch)
+    after = (list(HubModel.objects.order_by("hub_id").values("hub_id", "licence_class", "tracked", "downloads")),
+             edges(), DownloadSnapshot.objects.count())
+    assert before == after
+
+
+def test_it_creates_unknown_namespaces_as_unknown_and_never_touches_a_known_region():
+    Organization.objects.create(namespace="Qwen", region="china", region_source="atom")
+    upsert(record("Qwen/Qwen9"), record("newcomer/model"))
+    assert Organization.objects.get(namespace="Qwen").region == "china"
+    newcomer = Organization.objects.get(namespace="newcomer")
+    assert (newcomer.region, newcomer.region_source) == ("unknown", "default")
+    assert HubModel.objects.get(hub_id="Qwen/Qwen9").organization.namespace == "Qwen"
+
+
+def test_it_unifies_lineage_from_base_models_the_card_and_tags():
+    upsert(record("kid/model",
+                  baseModels={"relation": "finetune", "models": [{"id": "meta-llama/Llama-3.1-8B"}]},
+                  cardData={"base_model": ["meta-llama/Llama-3.1-8B", "other/base"], "base_model_relation": "merge"},
+                  tags=["base_model:adapter:lora/base", "base_model:meta-llama/Llama-3.1-8B"]))
+    assert edges() == [
+        ("kid/model", "lora/base", "adapter", "tag"),
+        ("kid/model", "meta-llama/Llama-3.1-8B", "finetune", "baseModels"),
+        ("kid/model", "other/base", "merge", "cardData"),
+    ]
+
+
+def test_it_reads_a_card_base_model_given_as_a_plain_string():
+    upsert(record("kid/quant", cardData={"base_model": "org/base", "base_model_relation": "quantized"}))
+    assert edges() == [("kid/quant", "org/base", "quantized", "cardData")]
+
+
+def test_it_rejects_self_references_and_cycles_with_a_logged_reason(caplog):
+    counts = upsert(record("a/self", cardData={"base_model": "a/self"}))
+    assert counts["rejected_edges"] == 1 and edges() == []
+    upsert(record("a/parent"), record("a/child", cardData={"base_model": "a/parent"}))
+    upsert(record("a/grandchild", cardData={"base_model": "a/child"}))
+    counts = upsert(record("a/parent", cardData={"base_model": "a/grandchild"}))
+    assert counts["rejected_edges"] == 1
+    assert ("a/parent", "a/grandchild", "finetune", "cardData") not in edges()
+    assert "self-reference" in caplog.text and "would create a cycle" in caplog.text
+
+
+def test_it_keeps_an_edge_to_an_unseen_parent_and_resolves_it_when_the_parent_arrives():
+    upsert(record("kid/early", cardData={"base_model": "late/parent"}))
+    edge = LineageEdge.objects.get()
+    assert edge.parent is None and edge.parent_hub_id == "late/parent"
+    upsert(record("late/parent"))
+    edge.refresh_from_db()
+    assert edge.parent.hub_id == "late/parent"
+    assert HubModel.objects.get(hub_id="late/parent").child_edges.count() == 1
+
+
+def test_it_drops_edges_that_a_newer_record_no_longer_states():
+    upsert(record("kid/m", cardData={"base_model": ["x/one", "x/two"]}))
+    upsert(record("kid/m", cardData={"base_model": "x/two"}))
+    assert [e[1] for e in edges()] == ["x/two"]
+
+
+def test_it_stores_licence_raw_id_and_class_from_the_card_or_the_tags():
+    upsert(record("a/named", cardData={"license": "other", "license_name": "llama3.1"}),
+           record("a/tagged", tags=["license:apache-2.0"]),
+           record("a/listed", cardData={"license": ["MIT", "cc-by-nc-4.0"]}),
+           record("a/none"))
+    stored = {h: (raw, i, c) for h, raw, i, c in HubModel.objects.values_list("hub_id", "licence_raw", "licence_id",
+                                                                              "licence_class")}
+    assert stored == {
+        "a/named": ("other (llama3.1)", "llama3.1", "restricted"),
+        "a/tagged": ("apache-2.0", "apache-2.0", "permissive"),
+        "a/listed": ("MIT,cc-by-nc-4.0", "cc-by-nc-4.0", "non-commercial"),
+        "a/none": ("", "", "unknown"),
+    }
+
+
+def test_it_finds_derivatives_more_permissive_than_their_restrictive_parent():
+    upsert(record("meta-llama/Base", cardData={"license": "llama3.1"}),
+           record("research/Base", cardData={"license": "cc-by-nc-4.0"}))
+    upsert(record("kid/relicensed", cardData={"license": "apache-2.0", "base_model": "meta-llama/Base"}),
+           record("kid/faithful", cardData={"license": "llama3.1", "base_model": "meta-llama/Base"}),
+           record("kid/unlabelled", cardData={"base_model": "meta-llama/Base"}),
+           record("kid/nc-to-restricted", cardData={"license": "gemma", "base_model": "research/Base"}))
+    conflicts = sorted((e.child.hub_id, e.parent.hub_id) for e in licence_conflicts())
+    assert conflicts == [("kid/nc-to-restricted", "research/Base"), ("kid/relicensed", "meta-llama/Base")]
+
+
+def test_it_keeps_what_an_admin_set_by_hand():
+    upsert(record("org/curated-7B"))
+    HubModel.objects.filter(hub_id="org/curated-7B").update(
+        release_date=dt.date(2020, 1, 1), release_date_source="admin", total_params=1, params_source="admin")
+    upsert(record("org/curated-7B", createdAt="2025-05-05T00:00:00Z"))
+    model = HubModel.objects.get()
+    assert (model.release_date, model.release_date_source) == (dt.date(2020, 1, 1), "admin")
+    assert (model.total_params, model.params_source) == (1, "admin")
