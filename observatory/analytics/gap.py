@@ -33,8 +33,11 @@ def snapshot_models(entries: pl.DataFrame) -> pl.DataFrame:
     frame = entries.filter(pl.col("snapshot_date").is_not_null() & pl.col("score").is_not_null()
                            & pl.col("open_weights").is_not_null())
     return (
-        frame.sort("snapshot_date").group_by("model_name")
-        .agg(pl.col("snapshot_date").first().alias("date"), pl.col("score").last(), pl.col("open_weights").last())
+        frame.group_by("model_name")
+        .agg(pl.col("snapshot_date").min().alias("date"),
+             # A model listed twice in its latest snapshot (two source tables) keeps its best row.
+             pl.col("score").filter(pl.col("snapshot_date") == pl.col("snapshot_date").max()).max(),
+             pl.col("open_weights").filter(pl.col("snapshot_date") == pl.col("snapshot_date").max()).max())
         .rename({"model_name": "model"}).select(list(MODEL_SCHEMA)).sort(["date", "model"])
     )
 

@@ -33,12 +33,12 @@ def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_cla
                       as_of: dt.date | None) -> go.Figure:
     """Cumulative downloads against days since release for a size class's models, with the
     10th-of-class reference curve dashed on top."""
-    from observatory.charts.theme import PALETTE
+    from observatory.charts.theme import PALETTE, plain
 
     fig = go.Figure()
     for index, hub_id in enumerate(curves["hub_id"].unique(maintain_order=True).to_list()):
         part = curves.filter(pl.col("hub_id") == hub_id).sort("days")
-        fig.add_trace(go.Scatter(x=part["days"].to_list(), y=part["cumulative"].to_list(), mode="lines", name=hub_id,
+        fig.add_trace(go.Scatter(x=part["days"].to_list(), y=part["cumulative"].to_list(), mode="lines", name=plain(hub_id),
                                  line={"width": 1.6, "color": PALETTE[index % len(PALETTE)]}))
     ref = reference.sort("days")
     if not ref.is_empty():

@@ -7,7 +7,7 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
-from observatory.charts.theme import finish
+from observatory.charts.theme import finish, plain
 
 OPEN_COLOUR = "#2a9d8f"
 CLOSED_COLOUR = "#6c3fa0"
@@ -21,7 +21,7 @@ def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: s
         part = fronts.drop_nulls(f"{side}_best")
         fig.add_trace(go.Scatter(x=part["date"].to_list(), y=part[f"{side}_best"].to_list(), mode="lines",
                                  line={"shape": "hv", "color": colour, "width": 2.5}, name=label,
-                                 text=part[f"{side}_model"].to_list(),
+                                 text=[plain(m) for m in part[f"{side}_model"].to_list()],
                                  hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} (%{text})<extra>" + label + "</extra>"))
     for row in gaps.iter_rows(named=True):
         end = row["open_date"] or as_of

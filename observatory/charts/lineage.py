@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from observatory.charts.theme import PALETTE, REGION_COLOURS, REGION_LABELS, finish
+from observatory.charts.theme import PALETTE, REGION_COLOURS, REGION_LABELS, finish, plain
 
 
 def derivatives_by_base(frame: pl.DataFrame, share: pl.DataFrame, *, by: str, scope: str,
@@ -22,7 +22,7 @@ def derivatives_by_base(frame: pl.DataFrame, share: pl.DataFrame, *, by: str, sc
         part = totals.filter(pl.col("base") == base).sort("month")
         colour = REGION_COLOURS.get(base) if by == "region" else PALETTE[index % len(PALETTE)]
         fig.add_trace(go.Bar(x=part["month"].to_list(), y=part["new_derivatives"].to_list(),
-                             name=REGION_LABELS.get(base, base) if by == "region" else base, marker_color=colour,
+                             name=REGION_LABELS.get(base, base) if by == "region" else plain(base), marker_color=colour,
                              legendgroup="bases"), row=1, col=1)
     # Months without a region's fine-tunes are 0%, not gaps, or the stacked areas would cross.
     months = share.select("month").unique()

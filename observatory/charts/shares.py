@@ -7,7 +7,7 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
-from observatory.charts.theme import PALETTE, finish
+from observatory.charts.theme import PALETTE, finish, plain
 
 
 def download_share_by_org(frame: pl.DataFrame, *, as_of: dt.date | None) -> go.Figure:
@@ -18,9 +18,9 @@ def download_share_by_org(frame: pl.DataFrame, *, as_of: dt.date | None) -> go.F
     for index, org in enumerate(order):
         part = frame.filter(pl.col("organization") == org).sort("month")
         fig.add_trace(go.Bar(
-            x=part["month"].to_list(), y=(part["share"] * 100).to_list(), name=org,
+            x=part["month"].to_list(), y=(part["share"] * 100).to_list(), name=plain(org),
             marker_color="#b8bcc6" if org == "other" else PALETTE[index % len(PALETTE)],
-            hovertemplate="%{x|%b %Y}: %{y:.1f}%<extra>" + org.replace("<", "&lt;") + "</extra>",
+            hovertemplate="%{x|%b %Y}: %{y:.1f}%<extra>" + plain(org) + "</extra>",
         ))
     fig.update_layout(barmode="stack", yaxis={"range": [0, 100], "ticksuffix": "%"})
     return finish(fig, title="Share of monthly downloads by organisation", x_title="Month",

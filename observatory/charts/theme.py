@@ -30,6 +30,12 @@ ATTRIBUTIONS = {
 }
 
 
+def plain(text) -> str:
+    """Data (model and organisation names) as plain text: plotly.js reads a subset of HTML in
+    names, hover text and annotations, so angle brackets from the Hub must not reach it raw."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 HEIGHT = 640  # fixed, so the source line sits at the same place on screen and in exports
 MARGIN = {"l": 80, "r": 30, "t": 90, "b": 150}
 
