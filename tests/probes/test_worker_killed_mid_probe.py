@@ -25,15 +25,15 @@ def queued_messages(app) -> int:
 def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory, broker_mode, settings,
                                                            local_sources_env):
     worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
-    probe_run = services.create_probe_run(SMOLLM2_ID, "finetune", budget_seconds=600)
+    probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
     services.send(probe_run.pk, probe_run.budget_seconds)
 
-    def training() -> bool:
+    def scoring() -> bool:
         run = Run.objects.get(pk=probe_run.run_id)
-        return run.status == "running" and "loss=" in run.current_step
+        return run.status == "running" and run.current_step.startswith("scoring choices")
 
-    wait_for(training, timeout=240, interval=0.5, message=f"training to start\n{worker.logs()[-3000:]}")
-    worker.kill()  # SIGKILL to the whole worker process group, mid-training
+    wait_for(scoring, timeout=300, interval=0.5, message=f"scoring to start\n{worker.logs()[-3000:]}")
+    worker.kill()  # SIGKILL to the whole worker process group, mid-probe
     run = Run.objects.get(pk=probe_run.run_id)
     assert run.status == "running"  # nobody is left to say otherwise: the reaper's job
 
