@@ -90,6 +90,14 @@ def release_date_for(
     return created_at.date(), "hub"
 
 
+class PolicyError(ValueError):
+    """A policy document of the wrong shape; `key` is where in the document (`global.reject_name_patterns`)."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"policy {key}: {message}")
+
+
 @dataclass
 class Policy:
     """ATOM's model policy: which repos count as tracked releases, and why not."""
@@ -110,37 +118,37 @@ class Policy:
 
     @classmethod
     def from_document(cls, document: dict) -> Policy:
-        """Build from the parsed YAML; raises ValueError naming the offending key."""
+        """Build from the parsed YAML; raises PolicyError naming the offending key."""
         if not isinstance(document, dict):
-            raise ValueError("policy must be a mapping with 'global' and 'orgs'")
+            raise PolicyError("(document)", f"must be a mapping with 'global' and 'orgs', got {type(document).__name__}")
         glob = document.get("global") or {}
         if not isinstance(glob, dict):
-            raise ValueError("policy 'global' must be a mapping")
+            raise PolicyError("global", "must be a mapping")
 
         def patterns(values, where):
             if values is not None and not isinstance(values, list):
-                raise ValueError(f"policy {where}: must be a list of patterns, got {type(values).__name__}")
+                raise PolicyError(where, f"must be a list of patterns, got {type(values).__name__}")
             compiled = []
             for value in values or []:
                 try:
                     compiled.append(re.compile(str(value)))
                 except re.error as exc:
-                    raise ValueError(f"policy {where}: bad pattern {value!r}: {exc}") from None
+                    raise PolicyError(where, f"bad pattern {value!r}: {exc}") from None
             return compiled
 
         def tags(key):
             values = glob.get(key)
             if values is not None and not isinstance(values, list):
-                raise ValueError(f"policy global.{key}: must be a list of pipeline tags, got {type(values).__name__}")
+                raise PolicyError(f"global.{key}", f"must be a list of pipeline tags, got {type(values).__name__}")
             return {str(value) for value in values or []}
 
         if not isinstance(document.get("orgs") or {}, dict):
-            raise ValueError("policy orgs: must be a mapping of namespace to rules")
+            raise PolicyError("orgs", "must be a mapping of namespace to rules")
         orgs = {}
         for org, rules in (document.get("orgs") or {}).items():
             rules = rules or {}
             if not isinstance(rules, dict):
-                raise ValueError(f"policy orgs.{org} must be a mapping")
+                raise PolicyError(f"orgs.{org}", "must be a mapping")
             orgs[str(org)] = {
                 "family": patterns(rules.get("primary_family_patterns"), f"orgs.{org}.primary_family_patterns")
                 + patterns(rules.get("extra_family_patterns"), f"orgs.{org}.extra_family_patterns"),
@@ -149,7 +157,7 @@ class Policy:
         try:
             min_downloads = int(glob.get("primary_min_downloads") or 0)
         except (TypeError, ValueError):
-            raise ValueError("policy global.primary_min_downloads must be an integer") from None
+            raise PolicyError("global.primary_min_downloads", "must be an integer") from None
         return cls(
             allowed_pipeline_tags=tags("primary_allowed_pipeline_tags"),
             conditional_pipeline_tags=tags("conditional_allowed_pipeline_tags"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
-from ingest.curation import Policy, reapply_curation
+from ingest.curation import Policy, PolicyError, reapply_curation
 from ingest.importers.csvfiles import parse_bool, parse_date, parse_float, read_rows
 from ingest.importing import ImportFileError, progress, require_file
 from ingest.lineage import HUB_ID
@@ -128,9 +128,8 @@ def import_policy(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
         raise ImportFileError(path, "empty file", row=1)
     try:
         policy = Policy.from_document(document)
-    except ValueError as exc:
-        key = str(exc).split(":")[0].removeprefix("policy ").split(" ")[0]
-        raise ImportFileError(path, str(exc), column=key) from None
+    except PolicyError as exc:
+        raise ImportFileError(path, str(exc), column=exc.key) from None
     with transaction.atomic():
         TrackingPolicy.objects.update_or_create(name="atom", defaults={"document": document})
         updated = reapply_curation(None)

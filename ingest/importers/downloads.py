@@ -209,9 +209,15 @@ def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[st
     """Monthly cumulative fine-tune counts per base model (`model, 0-month, 1-month, …`)."""
     files = _csv_files(path)
     entries: dict[tuple[str, int], MonthlyFinetuneCount] = {}
+    first_seen: dict[str, tuple[Path, int]] = {}
     for file in progress(files, desc="fine-tune counts", enabled=progress_bar):
         for number, row in read_rows(file, {"model", "0-month"}):
             hub_id = _model_id(file, number, row["model"])
+            if hub_id in first_seen:
+                where, row_number = first_seen[hub_id]
+                raise ImportFileError(file, f"duplicate row for model {hub_id!r} (first at {where.name} row "
+                                            f"{row_number})", row=number, column="model")
+            first_seen[hub_id] = (file, number)
             for column, value in row.items():
                 match = _MONTH_COLUMN.match(column)
                 if not match:
@@ -219,6 +225,8 @@ def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[st
                 count = parse_float(file, number, column, value, minimum=0)
                 if count is None:
                     continue
+                if count != int(count):
+                    raise ImportFileError(file, f"not a whole count: {value[:40]!r}", row=number, column=column)
                 month = int(match.group(1))
                 entries[(hub_id, month)] = MonthlyFinetuneCount(
                     base_hub_id=hub_id, months_since_creation=month, cumulative_count=int(count), source=file.name)

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.db import transaction
 
 from ingest.importers.csvfiles import parse_date, parse_float, read_rows
-from ingest.importing import ImportFileError, progress, require_file
+from ingest.importing import DataDirMissing, ImportFileError, progress, require_file
 from ingest.lineage import HUB_ID
 from observatory.catalog.models import HubModel, LeaderboardEntry
 
@@ -283,48 +283,67 @@ def read_llm_stats(folder: Path) -> list[LeaderboardEntry]:
     return entries
 
 
-def import_leaderboards(root: Path, *, progress_bar: bool = False) -> dict[str, int]:
+# Each source: the files it is read from (relative to the leaderboards folder; a pattern picks the
+# newest match) and how. A source whose files are all absent is skipped and keeps its rows; one
+# with only some of them is an error, since replacing it would silently drop the missing part.
+SOURCES = [
+    (Source.LMARENA, ["lmarena/arena_text_history.csv", "lmarena/lmarena_vision_*.csv",
+                      "lmarena_2023/leaderboard_tables_*.csv", "lmarena_2023/max_elo_by_category_*.json"],
+     lambda text, vision, tables, max_elo: read_lmarena(text) + _dated_table(vision, "arena-vision")
+     + read_lmarena_2023(tables) + read_lmarena_max_elo(max_elo)),
+    (Source.EPOCH_ECI, ["epoch/eci_scores.csv"], lambda eci: read_epoch_eci(eci)),
+    (Source.EPOCH_BENCHMARKS, ["epoch/benchmarks_with_model_accessibility.csv",
+                               "epoch/gsm1k_with_model_accessibility.csv", "epoch/data.json"],
+     lambda trends, gsm, data: read_epoch_benchmarks(trends) + read_epoch_benchmarks(gsm, EPOCH_GSM_COLUMNS)
+     + read_epoch_gap_benchmarks(data)),
+    (Source.EPOCH_NOTABLE, ["epoch/notable-ai-models_*.csv", "epoch/frontier_ai_models_*.csv"],
+     lambda notable, frontier: read_epoch_models(notable, "notable") + read_epoch_models(frontier, "frontier")),
+    (Source.OPEN_LLM_LEADERBOARD, ["open_llm_leaderboard/open_llm_leaderboard_v1.csv",
+                                   "open_llm_leaderboard/open_llm_leaderboard_v2_*.csv"],
+     lambda v1, v2: read_open_llm_v1(v1) + read_open_llm_v2(v2)),
+    (Source.LLM_STATS, ["llm_stats/organizations.csv", "llm_stats/models.csv", "llm_stats/model_benchmark_scores.csv"],
+     lambda orgs, models, scores: read_llm_stats(orgs.parent)),
+]
+
+
+def import_leaderboards(root: Path, *, progress_bar: bool = False) -> dict[str, int | str]:
     """Every leaderboard under `root` (shared/data/leaderboards layout), each source replaced whole."""
-    epoch = root / "epoch"
-    plan = [
-        (Source.LMARENA, lambda: read_lmarena(root / "lmarena" / "arena_text_history.csv")
-         + _dated_table(root / "lmarena", "lmarena_vision_*.csv", "arena-vision")
-         + read_lmarena_2023(_one(root / "lmarena_2023", "leaderboard_tables_*.csv"))
-         + read_lmarena_max_elo(_one(root / "lmarena_2023", "max_elo_by_category_*.json"))),
-        (Source.EPOCH_ECI, lambda: read_epoch_eci(epoch / "eci_scores.csv")),
-        (Source.EPOCH_BENCHMARKS, lambda: read_epoch_benchmarks(epoch / "benchmarks_with_model_accessibility.csv")
-         + read_epoch_benchmarks(epoch / "gsm1k_with_model_accessibility.csv", EPOCH_GSM_COLUMNS)
-         + read_epoch_gap_benchmarks(epoch / "data.json")),
-        (Source.EPOCH_NOTABLE, lambda: [
-            *read_epoch_models(_one(epoch, "notable-ai-models_*.csv"), "notable"),
-            *read_epoch_models(_one(epoch, "frontier_ai_models_*.csv"), "frontier")]),
-        (Source.OPEN_LLM_LEADERBOARD, lambda: read_open_llm_v1(root / "open_llm_leaderboard" / "open_llm_leaderboard_v1.csv")
-         + read_open_llm_v2(_one(root / "open_llm_leaderboard", "open_llm_leaderboard_v2_*.csv"))),
-        (Source.LLM_STATS, lambda: read_llm_stats(root / "llm_stats")),
-    ]
+    root = Path(root)
+    if not root.is_dir():
+        raise DataDirMissing(f"{root}: not a directory")
+    plan = []
+    counts: dict[str, int | str] = {}
+    for source, patterns, read in SOURCES:
+        paths = [_newest(root, pattern) for pattern in patterns]
+        missing = [pattern for pattern, path in zip(patterns, paths) if path is None]
+        if len(missing) == len(patterns):
+            counts[str(source)] = "skipped (no files)"
+        elif missing:
+            raise DataDirMissing(f"{root}: {source} needs {missing} as well (found the rest of its files)")
+        else:
+            plan.append((source, read, paths))
+    if not plan:
+        raise DataDirMissing(f"{root}: no leaderboard files")
     # Read and validate everything first, then write in one transaction: all or nothing.
-    parsed = [(source, read()) for source, read in progress(plan, desc="leaderboards", enabled=progress_bar)]
-    counts = {}
+    parsed = [(source, read(*paths)) for source, read, paths in progress(plan, desc="leaderboards",
+                                                                        enabled=progress_bar)]
     with transaction.atomic():
         for source, entries in parsed:
             counts[str(source)] = replace_source(source, entries)
     return counts
 
 
-def _dated_table(folder: Path, pattern: str, benchmark: str) -> list[LeaderboardEntry]:
+def _newest(root: Path, pattern: str) -> Path | None:
+    matches = [path for path in sorted(root.glob(pattern)) if path.is_file()]
+    return matches[-1] if matches else None
+
+
+def _dated_table(path: Path, benchmark: str) -> list[LeaderboardEntry]:
     """A single LMArena table whose snapshot date is in its file name (lmarena_vision_2025-08-04.csv)."""
-    path = _one(folder, pattern)
     match = re.search(r"(\d{4}-\d{2}-\d{2})", path.name)
     if not match:
         raise ImportFileError(path, "no snapshot date (YYYY-MM-DD) in the file name")
     return read_lmarena(path, benchmark=benchmark, snapshot_date=dt.date.fromisoformat(match.group(1)))
-
-
-def _one(folder: Path, pattern: str) -> Path:
-    matches = sorted(folder.glob(pattern))
-    if not matches:
-        return require_file(folder / pattern)
-    return matches[-1]
 
 
 def read_epoch_gaps(path: Path) -> dict:

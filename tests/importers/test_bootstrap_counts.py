@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import json
 
 import polars as pl
 import pytest
@@ -15,8 +16,10 @@ from observatory.catalog.models import (
     LineageEdge,
     MonthlyFinetuneCount,
     Organization,
+    Run,
     TrackedListEntry,
 )
+from tests.importers import table_contents
 
 pytestmark = pytest.mark.django_db
 
@@ -139,25 +142,51 @@ def test_it_loads_tracked_lists_and_fine_tune_counts(loaded_db, shared_data):
     assert stored.cumulative_count == int(float(row["1-month"]))
 
 
-def _table_fingerprint():
-    """Counts and content sums of every table an import writes."""
-    from django.db.models import Sum
-
-    return {
-        "models": HubModel.objects.count(),
-        "models_tracked": HubModel.objects.filter(tracked=True).count(),
-        "models_downloads": HubModel.objects.aggregate(s=Sum("downloads_all_time"))["s"],
-        "orgs": sorted(Organization.objects.values_list("namespace", "region")),
-        "snapshots": DownloadSnapshot.objects.count(),
-        "snapshot_sum": DownloadSnapshot.objects.aggregate(s=Sum("downloads_all_time"))["s"],
-        "edges": sorted(LineageEdge.objects.values_list("child__hub_id", "parent_hub_id", "relation", "parent_id")),
-        "leaderboard": LeaderboardEntry.objects.count(),
-        "leaderboard_sum": round(LeaderboardEntry.objects.aggregate(s=Sum("score"))["s"], 3),
-        "finetune": MonthlyFinetuneCount.objects.count(),
-    }
-
-
 def test_it_changes_nothing_when_bootstrapped_twice(loaded_db, shared_data):
-    before = _table_fingerprint()
-    call_command("bootstrap", "--data-dir", str(shared_data), "--no-progress", verbosity=0, stdout=io.StringIO())
-    assert _table_fingerprint() == before
+    before = table_contents.contents()
+    out = io.StringIO()
+    call_command("bootstrap", "--data-dir", str(shared_data), "--no-progress", verbosity=0, stdout=out)
+    assert table_contents.contents() == before
+    daily = Run.objects.filter(name="import:daily_downloads", status="succeeded").order_by("-id").first()
+    assert daily.counts["changed"] == 0  # the second COPY upsert wrote no row
+    assert "daily_downloads" in out.getvalue() and "snapshots=192,560" in out.getvalue()
+
+
+def test_it_records_each_import_as_a_run(loaded_db):
+    names = set(Run.objects.filter(kind="import", status="succeeded").values_list("name", flat=True))
+    assert names >= {f"import:{d}" for d in ("regions", "policy", "parameters", "release_corrections",
+                                              "tracked_lists", "hubstats", "daily_downloads", "finetune_counts",
+                                              "leaderboards")}
+    assert Run.objects.filter(kind="bootstrap", status="succeeded").exists()
+
+
+def test_it_loads_every_epoch_benchmark_row(loaded_db, shared_data):
+    epoch = shared_data / "leaderboards" / "epoch"
+    expected = 0
+    for name, columns in (("benchmarks_with_model_accessibility.csv",
+                           ["BBH", "GPQA", "MMLU", "HELM MMLU", "SEAL Coding", "SEAL Instruction Following",
+                            "SEAL Math", "LMSys Elo"]),
+                          ("gsm1k_with_model_accessibility.csv", ["GSM8k", "GSM1k"])):
+        with open(epoch / name, encoding="utf-8") as handle:
+            expected += sum(1 for row in csv.DictReader(handle) for c in columns if row[c].strip())
+    document = json.loads((epoch / "data.json").read_text(encoding="utf-8"))
+    expected += sum(len(b["models"]) for key, b in document["benchmarks"].items() if key != "eci")
+    assert LeaderboardEntry.objects.filter(source="epoch-benchmarks").count() == expected
+    gpqa = {m["model"]: m["is_open"] for m in document["benchmarks"]["gpqa_diamond"]["models"]}
+    stored = dict(LeaderboardEntry.objects.filter(source="epoch-benchmarks", benchmark="gpqa_diamond")
+                  .values_list("model_name", "open_weights"))
+    assert stored == gpqa
+
+
+def test_it_maps_epoch_accessibility_to_open_weights(loaded_db, shared_data):
+    path = shared_data / "leaderboards" / "epoch" / "notable-ai-models_accessed-2026-01-26.csv"
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    open_rows = sum(1 for r in rows if r["Model accessibility"].startswith("Open weights"))
+    closed_rows = sum(1 for r in rows if r["Model accessibility"] in ("API access", "Hosted access (no API)",
+                                                                       "Unreleased"))
+    notable = LeaderboardEntry.objects.filter(source="epoch-notable", benchmark="notable")
+    assert notable.count() == len(rows) == 976
+    assert notable.filter(open_weights=True).count() == open_rows
+    assert notable.filter(open_weights=False).count() == closed_rows
+    assert notable.filter(open_weights__isnull=True).count() == len(rows) - open_rows - closed_rows

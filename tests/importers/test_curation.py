@@ -166,13 +166,13 @@ def test_it_rejects_every_real_gguf_repo_that_no_list_names(policy, shared_data)
 
 @pytest.mark.parametrize(("document", "fragment"), [
     (["a", "list"], "must be a mapping"),
-    ({"global": "text"}, "'global' must be a mapping"),
+    ({"global": "text"}, "global: must be a mapping"),
     ({"global": {"reject_name_patterns": "gguf"}}, "global.reject_name_patterns: must be a list"),
     ({"global": {"reject_pipeline_tags": 3}}, "global.reject_pipeline_tags: must be a list"),
     ({"global": {"reject_name_patterns": ["(unclosed"]}}, "bad pattern"),
-    ({"global": {"primary_min_downloads": "many"}}, "primary_min_downloads must be an integer"),
+    ({"global": {"primary_min_downloads": "many"}}, "primary_min_downloads: must be an integer"),
     ({"orgs": ["Qwen"]}, "orgs: must be a mapping"),
-    ({"orgs": {"Qwen": ["x"]}}, "orgs.Qwen must be a mapping"),
+    ({"orgs": {"Qwen": ["x"]}}, "orgs.Qwen: must be a mapping"),
 ])
 def test_it_refuses_a_policy_of_the_wrong_shape(document, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(".", r"\.")):

@@ -30,6 +30,7 @@ def import_command(dataset_name: str) -> type[BaseCommand]:
             except (ImportFileError, DataDirMissing) as exc:
                 raise CommandError(str(exc)) from None
             self.stdout.write(self.style.SUCCESS(
-                f"{dataset_name}: " + ", ".join(f"{key}={value:,}" for key, value in counts.items())))
+                f"{dataset_name}: " + ", ".join(f"{key}={value:,}" if isinstance(value, int) else f"{key}={value}"
+                                                for key, value in counts.items())))
 
     return Command
