@@ -210,6 +210,10 @@ CRAWL_HTTP_TIMEOUT = env_float("CRAWL_HTTP_TIMEOUT", 30.0, minimum=0.1)
 CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
 # A running crawl whose heartbeat is older than this has lost its worker and is resumed.
 CRAWL_STALE_SECONDS = env_float("CRAWL_STALE_SECONDS", 300.0, minimum=0.0)
+# Tracked ids the list segments did not return (renamed or removed repos) are looked up one by
+# one with /api/models/{id}, at most this many a crawl, this many a page task.
+CRAWL_LOOKUP_MAX = env_int("CRAWL_LOOKUP_MAX", 1000, minimum=0)
+CRAWL_LOOKUP_PAGE = env_int("CRAWL_LOOKUP_PAGE", 25, minimum=1, maximum=1000)
 
 # --- Probes ----------------------------------------------------------------------------------
 # Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.

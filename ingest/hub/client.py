@@ -35,6 +35,10 @@ class HubRateLimited(HubTransientError):
 class HubPermanentError(HubError):
     """Not worth retrying: 4xx other than 429, an answer that is not what the Hub sends."""
 
+    def __init__(self, message: str, *, status: int | None = None):
+        self.status = status
+        super().__init__(message)
+
 
 def list_url(endpoint: str, *, author: str | None = None, search: str | None = None, sort: str | None = None,
              direction: int | None = None, limit: int = 1000, expand: list[str] | None = None) -> str:
@@ -76,7 +80,8 @@ def get_json(url: str, *, timeout: float, token: str | None = None, follow_redir
     try:
         hf_raise_for_status(response)
     except Exception as exc:
-        raise HubPermanentError(f"HTTP {response.status_code} from {url}: {str(exc)[:300]}") from exc
+        raise HubPermanentError(f"HTTP {response.status_code} from {url}: {str(exc)[:300]}",
+                                status=response.status_code) from exc
     try:
         return json.loads(response.content), response
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

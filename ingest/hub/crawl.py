@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
 
 from django.conf import settings
 from django.db import transaction
@@ -34,7 +35,23 @@ def default_plan() -> list[dict]:
     last = Run.objects.filter(kind=Run.Kind.CRAWL, status=Run.Status.SUCCEEDED).order_by("-started_at").first()
     if last and last.started_at:
         segments.append({"kind": "new", "since": last.started_at.isoformat()})
+    missing = unseen_tracked_ids(settings.CRAWL_LOOKUP_MAX)
+    if missing:
+        segments.append({"kind": "lookup", "ids": missing})
     return segments
+
+
+def unseen_tracked_ids(limit: int) -> list[str]:
+    """ATOM-listed ids the catalogue has under no name: renamed or removed repos, for model_info."""
+    from observatory.catalog.models import HubModel, ModelAlias, TrackedListEntry
+
+    if limit <= 0:
+        return []
+    return list(
+        TrackedListEntry.objects.exclude(hub_id__in=HubModel.objects.values("hub_id"))
+        .exclude(hub_id__in=ModelAlias.objects.values("old_hub_id"))
+        .order_by("hub_id").values_list("hub_id", flat=True)[:limit]
+    )
 
 
 def segment_url(segment: dict) -> str:
@@ -48,6 +65,10 @@ def segment_url(segment: dict) -> str:
         return list_url(endpoint, sort="createdAt", direction=-1, limit=size)
     if kind == "all":
         return list_url(endpoint, limit=size)
+    if kind == "lookup":
+        if not isinstance(segment.get("ids"), list) or not all(isinstance(i, str) for i in segment["ids"]):
+            raise ValueError("a lookup segment needs a list of ids")
+        return f"{endpoint.rstrip('/')}/api/models/"
     raise ValueError(f"unknown crawl segment kind {kind!r}")
 
 
@@ -93,31 +114,44 @@ def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tup
 
 
 def process_page(run_id: int, step: int) -> int | None:
-    """Fetch and apply page `step` of a crawl. Returns the next step, or None when there is none."""
+    """Fetch and apply page `step` of a crawl. Returns the next step, or None when there is none.
+
+    Fetching happens outside any transaction; applying the page and advancing the cursor happen
+    in one, under the run row's lock, so a page is applied once however often it is delivered.
+    """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status not in (Run.Status.QUEUED, Run.Status.RUNNING) or run.cursor.get("step") != step:
         return None  # gone, finished, cancelled, or this page was already applied
     segments = run.params["segments"]
     cursor = run.cursor
     segment = segments[cursor["segment"]]
-    url = cursor["url"] or segment_url(segment)
-    page, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
-    if not isinstance(page, list):
-        raise HubPermanentError(f"list endpoint answered a {type(page).__name__}, not a list: {url}")
-    records, next_url = _trim(segment, page, cursor.get("taken", 0), next_link(response))
+    if segment["kind"] == "lookup":
+        records, next_url, renames, missing = _fetch_lookups(segment, cursor.get("taken", 0))
+    else:
+        url = cursor["url"] or segment_url(segment)
+        page, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
+        if not isinstance(page, list):
+            raise HubPermanentError(f"list endpoint answered a {type(page).__name__}, not a list: {url}")
+        records, next_url = _trim(segment, page, cursor.get("taken", 0), next_link(response))
+        renames, missing = {}, 0
+    taken = len(segment["ids"][cursor.get("taken", 0):][:settings.CRAWL_LOOKUP_PAGE]) if segment["kind"] == "lookup" \
+        else len(records)
     snapshot_date = dt.date.fromisoformat(run.params["snapshot_date"])
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run_id)
         if locked.cursor.get("step") != step or locked.status not in (Run.Status.QUEUED, Run.Status.RUNNING):
             return None  # another delivery of this page got here first
         counts = upsert_hub_records(records, snapshot_date=snapshot_date, source="crawl", run=locked)
+        _record_renames(renames)
         totals = dict(locked.counts)
         totals["pages"] = totals.get("pages", 0) + 1
-        for key in ("models", "snapshots", "edges", "quarantined"):
+        for key in ("records", "models", "snapshots", "edges", "quarantined"):
             totals[key] = totals.get(key, 0) + counts.get(key, 0)
-        totals["records"] = totals.get("records", 0) + counts.get("records", 0)
+        if segment["kind"] == "lookup":
+            totals["renames"] = totals.get("renames", 0) + len(renames)
+            totals["missing"] = totals.get("missing", 0) + missing
         new_cursor = {"step": step + 1, "segment": cursor["segment"], "url": next_url,
-                      "taken": cursor.get("taken", 0) + len(records)}
+                      "taken": cursor.get("taken", 0) + taken}
         if next_url is None:
             new_cursor.update(segment=cursor["segment"] + 1, url=None, taken=0)
         done = new_cursor["segment"] >= len(segments)
@@ -134,6 +168,47 @@ def process_page(run_id: int, step: int) -> int | None:
         locked.save()
     log.info("crawl page applied run=%s step=%s records=%s done=%s", run_id, step, len(records), done)
     return None if done else step + 1
+
+
+def _fetch_lookups(segment: dict, taken: int) -> tuple[list[dict], str | None, dict[str, str], int]:
+    """One page of /api/models/{id} lookups: (records, next marker, {old id: new id}, missing count).
+
+    Ids a list segment of this crawl has already brought in are skipped; a 404 means the repo is
+    gone (counted, not an error); a 307 to another name is a rename.
+    """
+    from observatory.catalog.models import HubModel
+
+    batch = segment["ids"][taken:taken + settings.CRAWL_LOOKUP_PAGE]
+    seen = set(HubModel.objects.filter(hub_id__in=batch).values_list("hub_id", flat=True))
+    records, renames, missing = [], {}, 0
+    endpoint = settings.HF_ENDPOINT.rstrip("/")
+    for hub_id in batch:
+        if hub_id in seen:
+            continue
+        try:
+            record, response = get_json(f"{endpoint}/api/models/{urllib.parse.quote(hub_id)}",
+                                        timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
+        except HubPermanentError as exc:
+            if exc.status in (401, 403, 404, 410):
+                missing += 1
+                continue
+            raise
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise HubPermanentError(f"/api/models/{hub_id} answered something that is not a model")
+        records.append(record)
+        if record["id"] != hub_id and response.history:
+            renames[hub_id] = record["id"]
+    more = taken + len(batch) < len(segment["ids"])
+    return records, ("lookup" if more else None), renames, missing
+
+
+def _record_renames(renames: dict[str, str]) -> None:
+    from observatory.catalog.models import HubModel, ModelAlias
+
+    current = dict(HubModel.objects.filter(hub_id__in=list(renames.values())).values_list("hub_id", "id"))
+    for old, new in renames.items():
+        if new in current:
+            ModelAlias.objects.update_or_create(old_hub_id=old, defaults={"model_id": current[new]})
 
 
 def resume_stalled(stale_seconds: float | None = None) -> list[int]:
@@ -158,9 +233,6 @@ def refresh_model(hub_id: str, *, run=None) -> str:
     A renamed repo answers its old name with a 307 to the new one: the client follows it, and
     the old name is recorded as an alias of the same model. Returns the current id.
     """
-    from ingest.hub_records import upsert_hub_records
-    from observatory.catalog.models import HubModel, ModelAlias
-
     url = f"{settings.HF_ENDPOINT.rstrip('/')}/api/models/{hub_id}"
     record, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
@@ -169,6 +241,5 @@ def refresh_model(hub_id: str, *, run=None) -> str:
     with transaction.atomic():
         upsert_hub_records([record], snapshot_date=timezone.now().date(), source="crawl", run=run)
         if current != hub_id and response.history:
-            model = HubModel.objects.get(hub_id=current)
-            ModelAlias.objects.update_or_create(old_hub_id=hub_id, defaults={"model": model})
+            _record_renames({hub_id: current})
     return current

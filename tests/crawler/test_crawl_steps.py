@@ -164,3 +164,29 @@ def test_it_crawls_from_the_command_line_with_a_progress_bar(transactional_db, h
                  reverse=True)[:30]
     expected = {r["id"] for r in replay_records if r["id"].startswith("google/")} | {r["id"] for r in top}
     assert set(HubModel.objects.values_list("hub_id", flat=True)) == expected
+
+
+def test_it_looks_up_tracked_ids_the_lists_missed_recording_renames_and_gone_repos(db, hub, settings):
+    from ingest.hub.crawl import default_plan
+    from observatory.catalog.models import TrackedListEntry
+
+    settings.CRAWL_TOP_N = 0
+    settings.CRAWL_LOOKUP_PAGE = 2
+    for hub_id in ("meta-llama/Meta-Llama-3.1-8B-Instruct", "bert-base-uncased", "gone/model", "google/gemma-2b"):
+        TrackedListEntry.objects.create(hub_id=hub_id, list_name="models")
+    HubModel.objects.create(hub_id="google/gemma-2b")  # already in the catalogue: not looked up
+    plan = default_plan()
+    assert plan == [{"kind": "lookup", "ids": ["bert-base-uncased", "gone/model",
+                                               "meta-llama/Meta-Llama-3.1-8B-Instruct"]}]
+    run = start_crawl(plan)
+    assert _drive(run.pk) == 2
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert (run.counts["renames"], run.counts["missing"], run.counts["models"]) == (2, 1, 2)
+    assert dict(ModelAlias.objects.values_list("old_hub_id", "model__hub_id")) == {
+        "bert-base-uncased": "google-bert/bert-base-uncased",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
+    }
+    assert [e["path"] for e in hub.log if not e["list"]].count("/api/models/gone/model") == 1
+    # Renamed ids now have a name in the catalogue; only the gone repo is asked about again next time.
+    assert default_plan()[-1] == {"kind": "lookup", "ids": ["gone/model"]}
