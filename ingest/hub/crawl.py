@@ -24,18 +24,28 @@ log = logging.getLogger(__name__)
 
 
 def default_plan() -> list[dict]:
-    """Tracked organisations, the global top-N by downloads, and what was created since the last crawl."""
-    segments: list[dict] = [
-        {"kind": "org", "author": ns}
-        for ns in Organization.objects.filter(region_source__in=["atom", "admin"]).order_by("namespace")
-        .values_list("namespace", flat=True)
-    ]
-    if settings.CRAWL_TOP_N:
-        segments.append({"kind": "top", "limit": settings.CRAWL_TOP_N})
+    """Tracked organisations, the global top-N by downloads, what was created since the last crawl,
+    and tracked ids no list returned. The newest enabled CrawlPlan (admin) decides, else the settings."""
+    from ingest.models import CrawlPlan
+
+    plan = CrawlPlan.objects.filter(enabled=True).first()
+    tracked_orgs = plan.tracked_orgs if plan else True
+    extra_orgs = list(plan.extra_orgs) if plan else []
+    top_n = plan.top_n if plan else settings.CRAWL_TOP_N
+    new_since = plan.new_since_last_crawl if plan else True
+    lookups = plan.lookup_unseen_tracked if plan else settings.CRAWL_LOOKUP_MAX
+    orgs: list[str] = []
+    if tracked_orgs:
+        orgs = list(Organization.objects.filter(region_source__in=["atom", "admin"]).order_by("namespace")
+                    .values_list("namespace", flat=True))
+    orgs += [org for org in extra_orgs if org not in orgs]
+    segments: list[dict] = [{"kind": "org", "author": ns} for ns in orgs]
+    if top_n:
+        segments.append({"kind": "top", "limit": top_n})
     last = Run.objects.filter(kind=Run.Kind.CRAWL, status=Run.Status.SUCCEEDED).order_by("-started_at").first()
-    if last and last.started_at:
+    if new_since and last and last.started_at:
         segments.append({"kind": "new", "since": last.started_at.isoformat()})
-    missing = unseen_tracked_ids(settings.CRAWL_LOOKUP_MAX)
+    missing = unseen_tracked_ids(lookups)
     if missing:
         segments.append({"kind": "lookup", "ids": missing})
     return segments

@@ -190,3 +190,22 @@ def test_it_looks_up_tracked_ids_the_lists_missed_recording_renames_and_gone_rep
     assert [e["path"] for e in hub.log if not e["list"]].count("/api/models/gone/model") == 1
     # Renamed ids now have a name in the catalogue; only the gone repo is asked about again next time.
     assert default_plan()[-1] == {"kind": "lookup", "ids": ["gone/model"]}
+
+
+def test_it_follows_the_crawl_plan_set_in_the_admin(db, settings, admin_client):
+    from ingest.hub.crawl import default_plan
+    from ingest.models import CrawlPlan
+    from observatory.catalog.models import Organization
+
+    Organization.objects.create(namespace="Qwen", region="china", region_source="atom")
+    response = admin_client.post("/admin/ingest/crawlplan/add/", {
+        "name": "small", "enabled": "on", "extra_orgs": '["google"]', "top_n": "50",
+        "lookup_unseen_tracked": "0"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert default_plan() == [{"kind": "org", "author": "google"}, {"kind": "top", "limit": 50}]
+    refused = admin_client.post("/admin/ingest/crawlplan/add/", {
+        "name": "bad", "enabled": "on", "extra_orgs": '["../etc", 3]', "top_n": "5", "lookup_unseen_tracked": "0"})
+    assert refused.status_code == 200 and CrawlPlan.objects.count() == 1
+    CrawlPlan.objects.update(enabled=False)
+    settings.CRAWL_TOP_N = 7
+    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 7}]
