@@ -150,3 +150,13 @@ def test_it_answers_405_in_json_for_the_wrong_method(api_a):
     response = api_a.client.delete("/api/submissions", HTTP_AUTHORIZATION=f"Bearer {api_a.token}")
     assert response.status_code == 405 and "POST" in response["Allow"]
     assert api_a.get("/api/submissions/1/cancel").status_code == 405
+
+
+@pytest.mark.parametrize("name", ["", "   ", "ci\x00", "x" * 81, "line\nbreak", "evil\u202eexe"])
+def test_it_refuses_bad_token_names_and_creates_none(client, labs, name):
+    client.force_login(labs["alice"])
+    before = ApiToken.objects.count()
+    response = client.post("/labs/tokens/", {"name": name})
+    assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
+    assert 'id="token-value"' not in response.content.decode()
+    assert ApiToken.objects.count() == before
