@@ -234,7 +234,35 @@ def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[st
         model_ids = dict(HubModel.objects.filter(hub_id__in={h for h, _ in entries}).values_list("hub_id", "id"))
         for (hub_id, _), entry in entries.items():
             entry.model_id = model_ids.get(hub_id)
-        MonthlyFinetuneCount.objects.bulk_create(
-            list(entries.values()), update_conflicts=True, unique_fields=["base_hub_id", "months_since_creation"],
-            update_fields=["cumulative_count", "model", "source"], batch_size=BATCH)
-    return {"files": len(files), "base_models": len({h for h, _ in entries}), "monthly_counts": len(entries)}
+        if connection.vendor == "postgresql":
+            changed = _copy_finetune_counts(list(entries.values()), progress_bar)
+        else:
+            MonthlyFinetuneCount.objects.bulk_create(
+                list(entries.values()), update_conflicts=True, unique_fields=["base_hub_id", "months_since_creation"],
+                update_fields=["cumulative_count", "model", "source"], batch_size=BATCH)
+            changed = len(entries)
+    return {"files": len(files), "base_models": len({h for h, _ in entries}), "monthly_counts": len(entries),
+            "changed": changed}
+
+
+def _copy_finetune_counts(entries: list[MonthlyFinetuneCount], progress_bar: bool) -> int:
+    """PostgreSQL: COPY + one INSERT … ON CONFLICT that writes only rows whose values differ."""
+    table = MonthlyFinetuneCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE finetune_import (base_hub_id text NOT NULL, months smallint NOT NULL, "
+                       "cumulative_count integer NOT NULL, model_id bigint, source text NOT NULL) ON COMMIT DROP")
+        with cursor.copy("COPY finetune_import FROM STDIN") as copy:
+            for e in progress(entries, total=len(entries), desc="fine-tune counts", enabled=progress_bar):
+                copy.write_row((e.base_hub_id, e.months_since_creation, e.cumulative_count, e.model_id, e.source))
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS f (base_hub_id, months_since_creation, cumulative_count, model_id, source)
+            SELECT base_hub_id, months, cumulative_count, model_id, source FROM finetune_import
+            ON CONFLICT (base_hub_id, months_since_creation) DO UPDATE
+               SET cumulative_count = EXCLUDED.cumulative_count, model_id = EXCLUDED.model_id, source = EXCLUDED.source
+             WHERE (f.cumulative_count, f.model_id, f.source)
+                   IS DISTINCT FROM (EXCLUDED.cumulative_count, EXCLUDED.model_id, EXCLUDED.source)
+            """)
+        changed = cursor.rowcount
+        cursor.execute("DROP TABLE finetune_import")
+    return changed
