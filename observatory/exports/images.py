@@ -6,8 +6,10 @@ seconds, so the first export starts a persistent sync server and later ones reus
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import warnings
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -15,6 +17,10 @@ from django.conf import settings
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 WIDTH = 1200  # the height is the figure's own (charts.theme.HEIGHT)
+
+# The browser driver logs every step at INFO, including from __del__ at interpreter exit.
+logging.getLogger("choreographer").setLevel(logging.WARNING)
+logging.getLogger("kaleido").setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _started = False
@@ -43,4 +49,18 @@ def figure_bytes(fig: go.Figure, fmt: str) -> bytes:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     with _lock:  # one browser, one export at a time
         _ensure_browser()
-        return pio.to_image(fig, format=fmt, width=WIDTH, scale=1 if fmt != "png" else 2)
+        with warnings.catch_warnings():
+            # plotly passes its default kaleido options even to a running server; harmless.
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            return pio.to_image(fig, format=fmt, width=WIDTH, scale=1 if fmt != "png" else 2)
+
+
+def stop_browser() -> None:
+    """Close the persistent browser (at shutdown, or at the end of a test session)."""
+    global _started
+    with _lock:
+        if _started:
+            import kaleido
+
+            kaleido.stop_sync_server(silence_warnings=True)
+            _started = False
