@@ -109,15 +109,20 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--no-reimport", action="store_true", help="skip the second, all-conflicts import")
     args = parser.parse_args()
     setup()
+    import logging
+
+    logging.getLogger("ingest.hub_records").setLevel(logging.ERROR)  # replicated self-references, once a copy
     truncate()
     load_curation_tables(args.data_dir)
     records = scaled_rows(args.data_dir, args.rows)
     copy_seconds = time_copy(records, indexes=True)
     bare_copy_seconds = time_copy(records, indexes=False)
     import_seconds = time_import(records, args.batch)
-    again_seconds = time_import(records, args.batch)  # the idempotent re-run: all conflicts
+    # The idempotent re-run: every row a conflict.
+    again_seconds = None if args.no_reimport else time_import(records, args.batch)
     result = {
         "rows": len(records),
         "scaling": "4,167 real hub-stats rows replicated with suffixed ids (org/name-rN)",
@@ -125,7 +130,7 @@ def main() -> None:
         "copy_rows_per_s": round(len(records) / copy_seconds),
         "copy_without_indexes_rows_per_s": round(len(records) / bare_copy_seconds),
         "import_rows_per_s": round(len(records) / import_seconds),
-        "reimport_rows_per_s": round(len(records) / again_seconds),
+        "reimport_rows_per_s": round(len(records) / again_seconds) if again_seconds else None,
         "ratio_import_to_copy": round(copy_seconds / import_seconds, 4),
         "ratio_import_to_copy_without_indexes": round(bare_copy_seconds / import_seconds, 4),
         "goal": ">= 0.5",

@@ -216,26 +216,50 @@ def upsert_hub_records(
 
 
 def _accepted_edges(prepared: dict[str, Prepared]) -> tuple[list[tuple[str, str, str, str]], int]:
-    """[(child, parent, relation, source)] minus self-references and cycles (each logged)."""
+    """[(child, parent, relation, source)] minus self-references and cycles (each logged).
+
+    An edge child → parent closes a cycle only if the child already has descendants (stored, or
+    in this batch): only those children's ancestry is loaded and walked. A new leaf, by far the
+    most common record, costs one set lookup.
+    """
     children = [p for p in prepared.values() if p.lineage_known]
     if not children:
         return [], 0
-    with_parents = [p for p in children if p.parents]
-    graph = LineageGraph.around([p.hub_id for p in with_parents] + [par for p in with_parents for par, _, _ in p.parents])
+    child_ids = {p.hub_id for p in children}
+    batch_parents = {parent for p in children for parent, _, _ in p.parents}
+    with_descendants = (child_ids & batch_parents) | stored_parents_among(child_ids & _with_parents(children))
+    graph = LineageGraph.around(with_descendants | {par for p in children if p.hub_id in with_descendants
+                                                    for par, _, _ in p.parents})
     edges: list[tuple[str, str, str, str]] = []
     rejected = 0
     for item in children:
         accepted = []
         for parent, relation, source in item.parents:
-            if graph.creates_cycle(item.hub_id, parent):
+            if parent == item.hub_id or (item.hub_id in with_descendants and graph.creates_cycle(item.hub_id, parent)):
                 rejected += 1
                 reason = "self-reference" if parent == item.hub_id else "would create a cycle"
                 log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, parent, reason)
                 continue
             accepted.append(parent)
             edges.append((item.hub_id, parent, relation, source))
-        graph.replace(item.hub_id, accepted)
+        if item.hub_id in with_descendants:
+            graph.replace(item.hub_id, accepted)
     return edges, rejected
+
+
+def _with_parents(children: list[Prepared]) -> set[str]:
+    return {p.hub_id for p in children if p.parents}
+
+
+def stored_parents_among(hub_ids: set[str]) -> set[str]:
+    """Which of these ids some stored edge names as its parent (they have descendants)."""
+    ids = sorted(hub_ids)
+    step = 50_000 if connection.vendor == "postgresql" else 500  # SQLite caps query parameters
+    found: set[str] = set()
+    for start in range(0, len(ids), step):
+        found.update(LineageEdge.objects.filter(parent_hub_id__in=ids[start:start + step])
+                     .values_list("parent_hub_id", flat=True).distinct())
+    return found
 
 
 # --- PostgreSQL: COPY into temporary tables, then set-based upserts ---------------------------

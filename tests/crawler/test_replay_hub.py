@@ -77,7 +77,7 @@ def test_it_answers_renamed_repos_with_a_307_and_unknown_paths_with_404(replay_h
     assert httpx.get(f"{hub.url}/api/models/nobody/nothing").status_code == 404
 
 
-def _draw_faults(hub, requests=60):
+def _draw_faults(hub, requests=40):
     kinds = []
     for _ in range(requests):
         try:
