@@ -4,15 +4,14 @@ Scored the way lm-evaluation-harness scores a `multiple_choice` task with target
 the context and continuation are tokenised as lm-eval's `_encode_pair` does (encode the whole
 string, split at the context's length, trailing context spaces moved into the continuation), a
 choice's score is the summed log-probability of its tokens, `acc` takes the argmax and
-`acc_norm` the argmax of score / len(choice in characters). Requests are sorted by length and
-batched, longest first, so padding stays small.
+`acc_norm` the argmax of score / len(choice in characters). Questions are sorted by length and
+batched, longest first, so padding stays small; a question's context runs once and its cache is
+shared by its choices.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
 from probes.itemsets import ItemSet
 from probes.loading import LoadedModel
 from probes.progress import Reporter
@@ -21,15 +20,8 @@ DEFAULT_CONFIG = {"item_set": "benchmark-v1", "limit": None, "batch_size": 32, "
                   "gen_batch_size": 16, "target_delimiter": " "}
 
 
-@dataclass
-class Request:
-    item: int
-    choice: int
-    context: list[int]
-    continuation: list[int]
-
-
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-eval's `_encode_pair`: encode the whole string, split it at the context's token length."""
     n_spaces = len(context) - len(context.rstrip())
     if n_spaces:
         continuation = context[-n_spaces:] + continuation
@@ -39,43 +31,62 @@ def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], 
     return context_enc, whole[len(context_enc):]
 
 
-def loglikelihoods(loaded: LoadedModel, requests: list[Request], *, batch_size: int,
-                   report: Reporter | None = None) -> list[tuple[float, bool]]:
-    """Summed log P(continuation | context) and whether it is the greedy continuation, per request."""
+def shared_context_loglikelihoods(loaded: LoadedModel, groups: list[tuple[list[int], list[list[int]]]], *,
+                                  batch_size: int, report: Reporter | None = None) -> list[list[tuple[float, bool]]]:
+    """Like `loglikelihoods`, for groups of continuations that share one context (a question's choices).
+
+    The context runs once per question and its key/value cache is copied to each choice, so the
+    model sees exactly the inputs lm-eval builds (context tokens, then the choice's tokens, at the
+    same positions) while processing about a third of the tokens.
+    """
     import torch
 
     model, device = loaded.model, loaded.device
-    max_len = getattr(model.config, "max_position_embeddings", 2048) or 2048
-    order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context + requests[i].continuation))
-    results: list[tuple[float, bool] | None] = [None] * len(requests)
     pad_id = loaded.tokenizer.pad_token_id or 0
+    order = sorted(range(len(groups)), key=lambda i: -len(groups[i][0]))
+    results: list[list[tuple[float, bool]] | None] = [None] * len(groups)
     for start in range(0, len(order), batch_size):
-        batch = [requests[i] for i in order[start:start + batch_size]]
-        inputs = [(r.context + r.continuation)[-(max_len + 1):][:-1] for r in batch]
-        width = max(len(x) for x in inputs)
-        keep = max(len(r.continuation) for r in batch)
-        # Left-padded with explicit positions, so every row's continuation ends at the last
-        # position and only those logits are computed (the vocabulary projection is a large
-        # share of a small model's cost); the positions make it the same computation as right padding.
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, x in enumerate(inputs):
-            ids[row, width - len(x):] = torch.tensor(x)
-            mask[row, width - len(x):] = 1
+        picked = order[start:start + batch_size]
+        contexts = [groups[i][0] for i in picked]
+        width = max(len(c) for c in contexts)
+        ids = torch.full((len(picked), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(picked), width), dtype=torch.long)
+        for row, c in enumerate(contexts):
+            ids[row, width - len(c):] = torch.tensor(c)
+            mask[row, width - len(c):] = 1
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        rows = [(b, cont) for b, i in enumerate(picked) for cont in groups[i][1]]
+        tail = max(len(cont) for _, cont in rows) - 1
         with torch.inference_mode():
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                           position_ids=positions.to(device), logits_to_keep=keep).logits.float()
-            logprobs = torch.log_softmax(logits, dim=-1).cpu()
-        for row, request in enumerate(batch):
-            n = len(request.continuation)
-            span = logprobs[row, keep - n:keep]
-            target = torch.tensor(request.continuation)
-            score = float(span.gather(1, target.unsqueeze(1)).sum())
-            greedy = bool((span.argmax(dim=-1) == target).all())
-            results[order[start + row]] = (score, greedy)
+            out = model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                        use_cache=tail > 0, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[:, -1].float(), dim=-1).cpu()
+            rest = None
+            if tail > 0:
+                cache = out.past_key_values
+                index = torch.tensor([b for b, _ in rows], device=device)
+                cache.reorder_cache(index)  # one copy of its question's cache per choice
+                cont_ids = torch.full((len(rows), tail), pad_id, dtype=torch.long)
+                cont_mask = torch.zeros((len(rows), tail), dtype=torch.long)
+                for r, (_, cont) in enumerate(rows):
+                    cont_ids[r, :len(cont) - 1] = torch.tensor(cont[:-1], dtype=torch.long)
+                    cont_mask[r, :len(cont) - 1] = 1
+                full_mask = torch.cat([mask[index.cpu()], cont_mask], dim=1)
+                lengths = mask.sum(dim=1)[index.cpu()]
+                cont_pos = lengths[:, None] + torch.arange(tail)[None, :]
+                out2 = model(input_ids=cont_ids.to(device), attention_mask=full_mask.to(device),
+                             position_ids=cont_pos.to(device), past_key_values=cache, use_cache=False)
+                rest = torch.log_softmax(out2.logits.float(), dim=-1).cpu()
+        scored: dict[int, list[tuple[float, bool]]] = {}
+        for r, (b, cont) in enumerate(rows):
+            steps = [first[b]] + ([rest[r, j] for j in range(len(cont) - 1)] if rest is not None else [])
+            score = sum(float(step[token]) for step, token in zip(steps, cont))
+            greedy = all(int(step.argmax()) == token for step, token in zip(steps, cont))
+            scored.setdefault(b, []).append((score, greedy))
+        for b, i in enumerate(picked):
+            results[i] = scored[b]
         if report is not None:
-            report(min(1.0, (start + len(batch)) / len(order)), f"scoring choices {start + len(batch)}/{len(order)}")
+            report(min(1.0, (start + len(picked)) / len(order)), f"scoring choices {start + len(picked)}/{len(order)}")
     return [r for r in results if r is not None]
 
 
@@ -107,18 +118,22 @@ def run_benchmark(loaded: LoadedModel, item_set: ItemSet, config: dict, report: 
     tokenizer, delim = loaded.tokenizer, config["target_delimiter"]
     started = time.perf_counter()
     mc = item_set.mc
-    requests = []
-    for i, item in enumerate(mc):
-        for c, choice in enumerate(item["choices"]):
-            context_enc, cont_enc = encode_pair(tokenizer, item["context"], delim + choice)
-            requests.append(Request(i, c, context_enc, cont_enc))
-    mc_tokens = sum(len(r.context) + len(r.continuation) for r in requests)
-    scored = loglikelihoods(loaded, requests, batch_size=config["batch_size"], report=report.part(0.0, 0.7))
+    groups, requests = [], 0
+    for item in mc:
+        context_enc = None
+        continuations = []
+        for choice in item["choices"]:
+            ctx, cont = encode_pair(tokenizer, item["context"], delim + choice)
+            context_enc = ctx
+            continuations.append(cont)
+        groups.append((context_enc, continuations))
+        requests += len(continuations)
+    mc_tokens = sum(len(ctx) + sum(len(c) for c in conts) for ctx, conts in groups)
+    scored_groups = shared_context_loglikelihoods(loaded, groups, batch_size=config["batch_size"],
+                                                  report=report.part(0.0, 0.7))
     mc_seconds = time.perf_counter() - started
     per_item = []
-    by_item: dict[int, list[float]] = {}
-    for request, (score, _greedy) in zip(requests, scored):
-        by_item.setdefault(request.item, []).append(score)
+    by_item = {i: [score for score, _greedy in scores] for i, scores in enumerate(scored_groups)}
     for i, item in enumerate(mc):
         lls = by_item[i]
         lengths = [float(len(choice)) for choice in item["choices"]]
@@ -157,7 +172,7 @@ def run_benchmark(loaded: LoadedModel, item_set: ItemSet, config: dict, report: 
         "item_set": item_set.name,
         "item_set_hash": item_set.sha256,
         "by_kind": by_kind,
-        "loglikelihood_requests": len(requests),
+        "loglikelihood_requests": requests,
         "mc_tokens_per_second": round(mc_tokens / mc_seconds, 1) if mc_seconds else None,
         "mc_seconds": round(mc_seconds, 3),
         "gen_seconds": round(gen_seconds, 3),

@@ -88,10 +88,10 @@ def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_pa
             plan = [(SMOLLM2_ID, "benchmark", None), (SMOLLM2_ID, "finetune", None), (SMOLLM2_ID, "tooling", None),
                     (GEMMA3_ID, "tooling", None)]
             for hub_id, probe, config in plan:
-                probe_run = services.create_probe_run(hub_id, probe, config=config, budget_seconds=900)
+                probe_run = services.create_probe_run(hub_id, probe, config=config, budget_seconds=1800)
                 ids.append(probe_run.pk)
                 services.send(probe_run.pk, probe_run.budget_seconds)  # committed already (autocommit)
-            deadline = time.monotonic() + 900
+            deadline = time.monotonic() + 2400  # minutes on a quiet 2-core runner; generous for a busy one
             while time.monotonic() < deadline:
                 rows = snapshot(ids)
                 observed.extend((pk, r["status"], r["progress"], r["current_step"]) for pk, r in rows.items())
