@@ -26,6 +26,18 @@ def browser_page(monkeypatch):
         page.set_default_timeout(30_000)
         yield page
         browser.close()
+    _close_live_server_leftovers()
+
+
+def _close_live_server_leftovers():
+    """The live server's request threads can leave an idle connection to the test database behind
+    (seen after Chromium's keep-alive requests), which then blocks dropping the test database at the
+    end of the session. Close the idle ones this test's server left; the server reconnects if needed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND state = 'idle'")
 
 
 def test_it_lets_a_lab_member_submit_watch_and_publish_in_a_browser(
