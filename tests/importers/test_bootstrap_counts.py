@@ -190,3 +190,18 @@ def test_it_maps_epoch_accessibility_to_open_weights(loaded_db, shared_data):
     assert notable.filter(open_weights=True).count() == open_rows
     assert notable.filter(open_weights=False).count() == closed_rows
     assert notable.filter(open_weights__isnull=True).count() == len(rows) - open_rows - closed_rows
+
+
+def test_it_keeps_what_an_admin_curated_when_atom_is_imported_again(loaded_db, shared_data):
+    from ingest.datasets import run_import
+    from observatory.catalog.models import ParameterCount
+
+    Organization.objects.filter(namespace="01-ai").update(region="other", region_source="admin")
+    ParameterCount.objects.filter(hub_id="deepseek-ai/DeepSeek-R1").update(total_params_b=685, source="admin")
+    counts = run_import("regions", shared_data)
+    run_import("parameters", shared_data)
+    assert counts["kept_admin"] == 1
+    assert Organization.objects.filter(namespace="01-ai").values_list("region", "region_source").get() == (
+        "other", "admin")
+    assert ParameterCount.objects.get(hub_id="deepseek-ai/DeepSeek-R1").total_params_b == 685
+    assert Organization.objects.filter(region_source="atom").count() == 117
