@@ -100,7 +100,8 @@ def model_card(request: HttpRequest, org: str, name: str) -> HttpResponse:
         "conflicts": _conflicts(model),
         "entries": LeaderboardEntry.objects.filter(hub_model=model).order_by("source", "benchmark", "-snapshot_date")[:100],
         "has_probe_template": _probe_template_available(),
-        "probe_runs": model.probe_runs.all().order_by("-pk") if hasattr(model, "probe_runs") else [],
+        # Public runs only: a lab's private submission stays off the card until it publishes it.
+        "probe_runs": model.probe_runs.filter(public=True).order_by("-pk") if hasattr(model, "probe_runs") else [],
     }
     return render(request, "dashboards/model_card.html", context)
 
