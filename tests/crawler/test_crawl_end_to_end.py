@@ -77,6 +77,9 @@ def test_it_ingests_every_replay_model_with_exact_counts_lineage_and_licences(
     list_requests = [e for e in hub.log if e["list"] and e["status"] == 200]
     assert len(list_requests) == math.ceil(len(ids) / 1000)
     assert len(list_requests) <= 1.05 * len(ids) / 1000 + 1
+    # The worker's huggingface_hub asked the replay Hub (HF_ENDPOINT), not the internet, for its
+    # agent registry, got the 404 the replay answers, and cached that under the private HF_HOME.
+    assert [e["status"] for e in hub.log if e["path"] == "/api/agent-harnesses"] == [404]
 
 
 def test_it_completes_with_exact_counts_under_ten_percent_injected_faults(
