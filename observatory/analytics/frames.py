@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 import polars as pl
 from django.db import connection
@@ -42,22 +43,76 @@ def _parse(name: str, dtype) -> pl.Expr:
 
 def _frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
     if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        raw = connection.connection
-        buffer = io.BytesIO()
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY ({_inline(sql, params)}) TO STDOUT (FORMAT csv)") as copy:
-                for block in copy:
-                    buffer.write(block)
-        if buffer.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buffer.seek(0)
-        frame = pl.read_csv(buffer, has_header=False, new_columns=list(schema), infer_schema=False)
-        return frame.with_columns([_parse(name, dtype) for name, dtype in schema.items()])
+        if _arrow_allowed():
+            return _frame_adbc(_inline(sql, params), schema)
+        return _frame_copy(sql, params, schema)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _frame_copy(sql: str, params: list, schema: dict) -> pl.DataFrame:
+    """COPY through Django's own connection: sees the current transaction's rows."""
+    connection.ensure_connection()
+    raw = connection.connection
+    buffer = io.BytesIO()
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY ({_inline(sql, params)}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+    if buffer.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    buffer.seek(0)
+    frame = pl.read_csv(buffer, has_header=False, new_columns=list(schema), infer_schema=False)
+    return frame.with_columns([_parse(name, dtype) for name, dtype in schema.items()])
+
+
+# Outside a transaction, an ADBC connection reads the rows as Arrow in C (binary COPY), without
+# a Python object or call per row: several times faster than psycopg's COPY at millions of rows.
+# Inside one (tests, an atomic view) only Django's connection sees the uncommitted rows.
+_adbc = threading.local()
+
+
+def _arrow_allowed() -> bool:
+    return not connection.in_atomic_block and _adbc_available()
+
+
+def _adbc_available() -> bool:
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _adbc_uri() -> str:
+    from urllib.parse import quote
+
+    s = connection.settings_dict
+    auth = quote(s.get("USER") or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    return f"postgresql://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def _frame_adbc(sql: str, schema: dict) -> pl.DataFrame:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    uri = _adbc_uri()
+    if getattr(_adbc, "uri", None) != uri:
+        _adbc.conn, _adbc.uri = adbc.connect(uri, autocommit=True), uri
+    # Column aliases on the subquery: unique names whatever the SELECT list says.
+    aliased = f"SELECT * FROM ({sql}) AS q({', '.join(schema)})"
+    try:
+        with _adbc.conn.cursor() as cursor:
+            cursor.execute(aliased)
+            table = cursor.fetch_arrow_table()
+    except Exception:
+        _adbc.uri = None  # a broken connection is rebuilt on the next call
+        raise
+    frame = pl.from_arrow(table)
+    return frame.with_columns([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 
 
 # The observatory's own daily history (imported series and daily crawls). A one-off bulk

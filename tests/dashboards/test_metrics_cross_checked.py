@@ -245,3 +245,15 @@ def test_it_finds_lmarena_horizontal_gaps_like_a_plain_loop(loaded_db):
     got = gap.horizontal_gaps(gap.snapshot_models(frames.leaderboard("lmarena", ["arena-text"])), as_of=as_of)
     assert list(zip(got["closed_model"], got["open_model"], got["gap_months"])) == expected
     assert any(m for _, m, _ in expected) and any(m is None for _, m, _ in expected)
+
+
+@pytest.mark.parametrize("loader", ["models", "snapshots", "edges", "organizations"])
+def test_it_reads_the_same_frames_through_arrow_as_through_copy(loaded_db, loader, monkeypatch):
+    # Outside a transaction the loaders read through ADBC (Arrow); inside one through COPY on
+    # Django's connection. The session's bootstrap is committed, so both see the same rows.
+    via_copy = getattr(frames, loader)()
+    monkeypatch.setattr(frames, "_arrow_allowed", lambda: True)
+    via_arrow = getattr(frames, loader)()
+    key = via_copy.columns[:2]
+    assert via_arrow.schema == via_copy.schema
+    assert via_arrow.sort(key).equals(via_copy.sort(key))

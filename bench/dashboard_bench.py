@@ -1,0 +1,339 @@
+"""Dashboard metrics at scale against the same aggregates in SQL, and cached-JSON throughput.
+
+    .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data --scale 1.0
+
+What it does, in one process, on its own PostgreSQL database (obs_dash_bench):
+1. Bootstraps the real shared data (the real importers), then grows it synthetically to
+   `scale` × (2.2M models, 30M daily snapshot rows), derived from the real distributions:
+   - models: sampled with replacement from the real catalogue (4.8k models), each copy keeping
+     its source's organisation (so region), size class, licence class, pipeline tag, tracked
+     flag, creation and release dates and all-time downloads, under a new id `org/name-s<i>`;
+     copies of models that have parents get the same lineage edges (same parents, relations);
+   - daily rows: the real span has 232 days, so 30M rows are ~129k models with a daily series;
+     each is a copy of one of the 830 real daily download series (the real dates and growth
+     shape), multiplied by a log-normal factor (sigma 1) so counts spread like real ones.
+2. Each metric cold (cache cleared): the real loader (COPY → polars) plus the pure metric
+   function, against the same aggregate written in SQL and run by PostgreSQL. Reported:
+   load+compute seconds, compute-only seconds, SQL seconds, and both ratios to SQL.
+3. Cached JSON under load: gunicorn (gthread) on loopback serving /api/metrics/… from the
+   Redis cache, an aiohttp client with 32 concurrent connections, bounded by --requests and
+   --seconds. Reported: requests/s, p50, p99 latency.
+
+Results go to bench/results/dashboard_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _django import ROOT, setup, write_result
+
+FULL_MODELS = 2_200_000
+FULL_ROWS = 30_000_000
+
+SQL = {
+    "cumulative-downloads-by-region": """
+        WITH s AS (
+          SELECT s.model_id, s.date, s.downloads_all_time AS v, COALESCE(o.region, 'unknown') AS region
+          FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
+          LEFT JOIN catalog_organization o ON o.id = m.organization_id
+          WHERE s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
+        f AS (SELECT min(date) AS d FROM s),
+        inc AS (
+          SELECT region, date, v - COALESCE(LAG(v) OVER (PARTITION BY model_id ORDER BY date),
+                                            CASE WHEN date = (SELECT d FROM f) THEN v ELSE 0 END) AS inc
+          FROM s)
+        SELECT date, region, SUM(SUM(inc)) OVER (PARTITION BY region ORDER BY date) AS cumulative
+        FROM inc GROUP BY region, date""",
+    "download-share-by-org": """
+        WITH s AS (
+          SELECT s.model_id, s.date, s.downloads_all_time AS v, COALESCE(o.namespace, m.author) AS org
+          FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
+          LEFT JOIN catalog_organization o ON o.id = m.organization_id
+          WHERE s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
+        f AS (SELECT min(date) AS d FROM s),
+        inc AS (
+          SELECT org, date_trunc('month', date) AS month,
+                 v - COALESCE(LAG(v) OVER (PARTITION BY model_id ORDER BY date),
+                              CASE WHEN date = (SELECT d FROM f) THEN v ELSE 0 END) AS inc
+          FROM s),
+        g AS (SELECT month, org, SUM(inc) AS n FROM inc GROUP BY month, org)
+        SELECT month, org, n, n / NULLIF(SUM(n) OVER (PARTITION BY month), 0) FROM g""",
+    "derivatives-by-base": """
+        SELECT date_trunc('month', c.created_at) AS month, COALESCE(o.region, 'unknown'), e.relation, count(*)
+        FROM catalog_lineageedge e JOIN catalog_hubmodel c ON c.id = e.child_id
+        LEFT JOIN catalog_organization o ON o.namespace = split_part(e.parent_hub_id, '/', 1)
+        WHERE c.tracked GROUP BY 1, 2, 3""",
+    "licence-mix": """
+        SELECT m.licence_class, count(*), COALESCE(sum(m.downloads_all_time), 0),
+               (SELECT count(*) FROM catalog_lineageedge e JOIN catalog_hubmodel p ON p.id = e.parent_id
+                WHERE p.tracked AND p.licence_class = m.licence_class)
+        FROM catalog_hubmodel m WHERE m.tracked GROUP BY m.licence_class""",
+    "releases-by-region": """
+        SELECT date_trunc('quarter', m.release_date), COALESCE(o.region, 'unknown'), count(*)
+        FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id
+        WHERE m.tracked AND m.release_date IS NOT NULL GROUP BY 1, 2""",
+    "relative-adoption": """
+        WITH c AS (
+          SELECT m.id, m.size_class, s.date - m.release_date AS days, s.downloads_all_time AS cum
+          FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
+          WHERE m.tracked AND m.size_class <> '' AND m.release_date IS NOT NULL AND s.date >= m.release_date
+            AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
+        r AS (
+          SELECT size_class, days, cum, row_number() OVER (PARTITION BY size_class, days ORDER BY cum DESC) AS rn,
+                 count(*) OVER (PARTITION BY size_class, days) AS n FROM c),
+        ref AS (SELECT size_class, days, cum AS reference FROM r WHERE rn = LEAST(10, n)),
+        latest AS (SELECT DISTINCT ON (id) id, size_class, days, cum FROM c ORDER BY id, days DESC)
+        SELECT l.id, l.cum::float / NULLIF(ref.reference, 0) FROM latest l JOIN ref USING (size_class, days)""",
+}
+
+
+def grow(scale: float, seed: int = 7) -> dict:
+    """Append synthetic models, daily rows and edges derived from the real ones (see module doc)."""
+    import numpy as np
+    import polars as pl
+    from django.db import connection
+
+    from observatory.analytics import frames
+
+    rng = np.random.default_rng(seed)
+    real = frames.models()
+    n_models = max(int(FULL_MODELS * scale) - real.height, 0)
+    raw = connection.connection
+    with raw.cursor() as cur:
+        cur.execute("SELECT id, organization_id, hub_id, size_class, licence_id, licence_class, pipeline_tag, tracked, "
+                    "created_at, release_date, downloads_all_time FROM catalog_hubmodel")
+        source = pl.DataFrame(cur.fetchall(), orient="row", schema=[
+            "src", "organization_id", "hub_id", "size_class", "licence_id", "licence_class", "pipeline_tag", "tracked",
+            "created_at", "release_date", "downloads_all_time"])
+        cur.execute("SELECT coalesce(max(id), 0) FROM catalog_hubmodel")
+        next_id = cur.fetchone()[0] + 1
+    picks = source[rng.integers(0, source.height, n_models)].with_columns(
+        pl.Series("id", np.arange(next_id, next_id + n_models)))
+    picks = picks.with_columns((pl.col("hub_id") + "-s" + pl.col("id").cast(pl.Utf8)).alias("hub_id"))
+    models = picks.select(
+        "id", "hub_id", pl.col("hub_id").str.split("/").list.first().alias("author"), "organization_id",
+        "created_at", "release_date", pl.lit("hub").alias("release_date_source"), "pipeline_tag",
+        pl.lit("").alias("library_name"), pl.lit("").alias("licence_raw"), "licence_id", "licence_class",
+        pl.lit("").alias("params_source"), "size_class", pl.lit("").alias("gated"), pl.lit("[]").alias("tags"),
+        pl.lit("{}").alias("card_data"), "downloads_all_time", "tracked", pl.lit("bench").alias("tracked_reason"),
+        pl.lit("2026-01-01 00:00:00+00").alias("first_seen_at"))
+
+    series = frames.snapshots()
+    series_models = series["model_id"].unique().to_list()
+    days = series["date"].n_unique()
+    n_series = min(int(FULL_ROWS * scale / days), n_models)
+    chosen = rng.choice(n_models, n_series, replace=False)
+    mapping = pl.DataFrame({
+        "model_id": picks["id"].to_numpy()[chosen],
+        "real": rng.choice(series_models, n_series),
+        "factor": rng.lognormal(0.0, 1.0, n_series),
+    })
+    rows = (mapping.join(series.rename({"model_id": "real"}), on="real")
+            .select("model_id", "date", (pl.col("downloads_all_time") * pl.col("factor")).cast(pl.Int64)
+                    .alias("downloads_all_time"), pl.lit("daily-series").alias("source")))
+
+    with raw.cursor() as cur:
+        cur.execute("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge")
+        edges = pl.DataFrame(cur.fetchall(), orient="row", schema=["src", "parent_id", "parent_hub_id", "relation"])
+    new_edges = picks.select("id", "src").join(edges, on="src").select(
+        pl.col("id").alias("child_id"), "parent_id", "parent_hub_id", "relation", pl.lit("bench").alias("source"))
+
+    def copy(table: str, frame: pl.DataFrame) -> float:
+        started = time.perf_counter()
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="")
+        buffer.seek(0)
+        columns = ", ".join(frame.columns)
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv, NULL '')") as out:
+                while block := buffer.read(1 << 24):
+                    out.write(block)
+        raw.commit()
+        return time.perf_counter() - started
+
+    timings = {"models_copy_s": copy("catalog_hubmodel", models),
+               "snapshots_copy_s": copy("catalog_downloadsnapshot",
+                                        rows),
+               "edges_copy_s": copy("catalog_lineageedge", new_edges)}
+    with raw.cursor() as cur:
+        cur.execute("SELECT setval(pg_get_serial_sequence('catalog_hubmodel', 'id'), (SELECT max(id) FROM catalog_hubmodel))")
+        cur.execute("ANALYZE")
+    raw.commit()
+    return {"synthetic_models": n_models, "synthetic_series_models": n_series, "synthetic_rows": rows.height,
+            "synthetic_edges": new_edges.height, **timings}
+
+
+def time_metrics(repeat: int) -> list[dict]:
+    from django.core.cache import cache
+    from django.db import connection
+
+    from observatory.analytics.filters import Filters
+    from observatory.dashboards.params import ChartParams
+    from observatory.dashboards.registry import METRICS
+
+    out = []
+    params = {name: ChartParams(filters=Filters()) for name in SQL}
+    for name in SQL:
+        best_total = best_compute = best_sql = float("inf")
+        for _ in range(repeat):
+            cache.clear()
+            started = time.perf_counter()
+            result = METRICS[name].compute(params[name])
+            best_total = min(best_total, time.perf_counter() - started)
+            started = time.perf_counter()
+            with connection.cursor() as cur:
+                cur.execute(SQL[name])
+                sql_rows = len(cur.fetchall())
+            best_sql = min(best_sql, time.perf_counter() - started)
+        best_compute = _compute_only(name, params[name], repeat)
+        out.append({"metric": name, "rows": result.rows.height, "sql_rows": sql_rows,
+                    "load_and_compute_s": round(best_total, 3), "compute_only_s": round(best_compute, 3),
+                    "sql_s": round(best_sql, 3), "ratio_load_and_compute_to_sql": round(best_total / best_sql, 3),
+                    "ratio_compute_only_to_sql": round(best_compute / best_sql, 3)})
+        print(out[-1], flush=True)
+    return out
+
+
+def _compute_only(name: str, params, repeat: int) -> float:
+    """The pure metric function alone, on frames already loaded (what a warm worker would do)."""
+    from observatory.analytics import adoption, derivatives, frames, licences, releases, shares
+    from observatory.analytics.filters import filter_models
+
+    everyone = frames.models()
+    models = filter_models(everyone, params.filters)
+    snaps = frames.snapshots() if name in ("cumulative-downloads-by-region", "download-share-by-org",
+                                           "relative-adoption") else None
+    edges, orgs = frames.edges(), frames.organizations()
+    run = {
+        "cumulative-downloads-by-region": lambda: adoption.cumulative_downloads_by_region(snaps, models, scope="all"),
+        "download-share-by-org": lambda: shares.download_share_by_org(snaps, models),
+        "derivatives-by-base": lambda: derivatives.derivatives_by_base(edges, models, orgs),
+        "licence-mix": lambda: (licences.licence_mix(models, edges), licences.licence_conflicts(models, edges, everyone)),
+        "releases-by-region": lambda: releases.releases_by_region(models),
+        "relative-adoption": lambda: adoption.relative_adoption(snaps, models),
+    }[name]
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _load(url: str, concurrency: int, total: int, seconds: float) -> dict:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    issued = 0
+
+    async def worker(session):
+        nonlocal issued, errors
+        while issued < total and time.perf_counter() < deadline:
+            issued += 1
+            started = time.perf_counter()
+            async with session.get(url) as response:
+                await response.read()
+                if response.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
+            "requests_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
+
+
+def load_test(workers: int, threads: int, concurrency: int, total: int, seconds: float) -> dict:
+    import requests
+
+    port = _free_port()
+    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "observatory.wsgi:application", "-b", f"127.0.0.1:{port}",
+         "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api/metrics/cumulative-downloads-by-region"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(url, timeout=120).status_code == 200:  # also warms the cache
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        for _ in range(workers * 4):
+            requests.get(url, timeout=60)  # every worker has its connections open
+        result = asyncio.run(_load(url, concurrency, total, seconds))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    return {"url": "/api/metrics/cumulative-downloads-by-region", "server": f"gunicorn gthread {workers}x{threads}",
+            "concurrency": concurrency, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 2.2M models / 30M daily rows")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
+    parser.add_argument("--skip-load", action="store_true")
+    args = parser.parse_args()
+
+    os.environ.setdefault("CACHE_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
+    os.environ.setdefault("REDIS_URL", os.environ["CACHE_REDIS_URL"])
+    setup("obs_dash_bench")
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cur:  # a fresh start every run
+        cur.execute("TRUNCATE catalog_lineageedge, catalog_downloadsnapshot, catalog_leaderboardentry, "
+                    "catalog_hubmodel, catalog_organization, catalog_run CASCADE")
+    started = time.perf_counter()
+    call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
+    bootstrap_s = time.perf_counter() - started
+    growth = grow(args.scale)
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM catalog_hubmodel")
+        models = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM catalog_downloadsnapshot")
+        rows = cur.fetchone()[0]
+    print(f"catalogue: {models:,} models, {rows:,} snapshot rows", flush=True)
+    metrics = time_metrics(args.repeat)
+    load = None if args.skip_load else load_test(args.workers, 8, 32, args.requests, args.seconds)
+    print(load, flush=True)
+    path = write_result("dashboard_bench", {
+        "command": " ".join(sys.argv), "scale": args.scale, "models": models, "snapshot_rows": rows,
+        "bootstrap_s": round(bootstrap_s, 1), "growth": growth, "metrics": metrics, "cached_json_load": load,
+        "cpu_count": os.cpu_count(),
+    })
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
