@@ -68,6 +68,11 @@ def run_probe(
                  "architecture": getattr(getattr(loaded.model, "config", None), "model_type", "") if loaded else "",
                  "loaded_params": loaded.n_params if loaded else 0}
         load_seconds = round(loaded.load_seconds, 3) if loaded else None
+        from probes.finetune import peak_memory_mb
+
+        # Process peak RSS on CPU (a fresh worker process per job makes it the job's own), or the
+        # device's peak allocation on CUDA.
+        peak_mb = round(peak_memory_mb(device_used), 1)
     finally:
         memory = release(loaded)
         loaded = None
@@ -85,6 +90,7 @@ def run_probe(
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "wall_seconds": round(time.perf_counter() - started, 3),
         "load_seconds": load_seconds,
+        "peak_memory_mb": peak_mb,
     }
     if probe == "benchmark":
         result["per_item"] = body["per_item"]

@@ -86,3 +86,15 @@ def test_it_stops_at_the_next_step_after_sigterm():
     writer.stop_reason = "worker received SIGTERM"
     with pytest.raises(ProbeInterrupted, match="SIGTERM"):
         writer(0.1, "anything")
+
+
+@pytest.mark.django_db
+def test_it_hides_a_private_probe_run_from_everyone_but_staff(client, django_user_model):
+    from gpu_workers import services
+
+    private = services.create_probe_run("acme/secret-model", "tooling", public=False)
+    assert client.get(f"/api/probe-runs/{private.pk}").status_code == 404
+    staff = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+    body = client.get(f"/api/probe-runs/{private.pk}").json()
+    assert body["status"] == "queued" and body["hub_id"] == "acme/secret-model" and "result" not in body
