@@ -37,6 +37,11 @@ def test_it_runs_a_token_submission_to_completion_on_a_real_worker(
 
     wait_for(progressed, timeout=90, interval=0.3, message=f"the run to start and report progress; {worker.logs()}")
 
+    # A second submission waits behind it on the one-job worker; the lab cancels it while it is queued.
+    queued = api.post("/api/submissions", {"hub_id": SMOLLM2_ID, "probes": ["tooling"]}).json()
+    assert queued["status"] == "queued"
+    assert api.post(f"/api/submissions/{queued['id']}/cancel").json()["status"] == "cancelled"
+
     # While it runs: outsiders can neither stop nor publish it, and nothing changes.
     old_row, revoked_plain = create_token(labs["a"], "old")
     revoke(old_row)
@@ -65,5 +70,9 @@ def test_it_runs_a_token_submission_to_completion_on_a_real_worker(
     assert result["metrics"]["item_set_hash"] and result["versions"]["torch"] and result["device"]["type"]
     assert result["config"]["limit"] == 1 and result["model"]["origin"] == "registered"
     assert Submission.objects.get(pk=submission_id).probe_runs.get().resolved_revision == state["resolved_revision"]
-    assert AuditEvent.objects.filter(action="submission.created", token=tokens["row_a"]).count() == 1
+    assert AuditEvent.objects.filter(action="submission.created", token=tokens["row_a"]).count() == 2
+    # The worker received the cancelled run's task too, and left it alone.
+    wait_for(lambda: "gone or already claimed" in worker.logs(), timeout=60, message="the cancelled task to be skipped")
+    skipped = api.get(f"/api/submissions/{queued['id']}").json()["runs"][0]
+    assert skipped["status"] == "cancelled" and skipped["started_at"] is None
     print(f"probe run finished {time.monotonic() - started:.1f}s after the intruder checks; {len(seen)} polls")

@@ -160,3 +160,18 @@ def test_it_refuses_bad_token_names_and_creates_none(client, labs, name):
     assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
     assert 'id="token-value"' not in response.content.decode()
     assert ApiToken.objects.count() == before
+
+
+def test_it_shows_the_audit_log_read_only_in_the_admin(client, labs, tokens, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="root-pass-123")
+    client.force_login(admin)
+    assert "audited (" not in client.get("/admin/labs/auditevent/").content.decode()
+    client.force_login(labs["alice"])
+    client.post("/labs/tokens/", {"name": "audited"})
+    client.force_login(admin)
+    assert "audited (" in client.get("/admin/labs/auditevent/").content.decode()
+    event = AuditEvent.objects.get(action="token.created")
+    assert client.get(f"/admin/labs/auditevent/{event.pk}/change/").status_code == 200
+    assert client.post(f"/admin/labs/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+    assert client.get("/admin/labs/lab/").status_code == 200 and client.get("/admin/labs/submission/").status_code == 200
