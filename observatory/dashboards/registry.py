@@ -125,6 +125,13 @@ GAP_SOURCES = {
 def _gap(p: ChartParams) -> Computed:
     source, benchmarks, _label, _unit, threshold, _attr = GAP_SOURCES[p.source]
     entries = frames.leaderboard(source, benchmarks)
+    info: dict = {}
+    if source == "probe" and not entries.is_empty():
+        # Probes score several benchmarks; a frontier only makes sense within one: the most covered.
+        benchmark = entries.group_by("benchmark").len().sort(["len", "benchmark"], descending=[True, False])[0, 0]
+        entries = entries.filter(pl.col("benchmark") == benchmark).with_columns(
+            pl.coalesce("snapshot_date", "release_date").alias("snapshot_date"))
+        info["benchmark"] = benchmark
     models = gap.snapshot_models(entries) if source in ("lmarena", "probe") else gap.released_models(entries)
     if p.filters.start:
         models = models.filter(pl.col("date") >= p.filters.start)
@@ -136,7 +143,7 @@ def _gap(p: ChartParams) -> Computed:
     fronts = gap.frontiers(models)
     gaps = gap.horizontal_gaps(models, threshold=threshold, as_of=as_of or dt.date.today())
     return Computed(fronts, as_of, extra={"horizontal_gaps": gaps},
-                    info={"current_gap": gap.current_gap(gaps, fronts), "match_threshold": threshold})
+                    info={**info, "current_gap": gap.current_gap(gaps, fronts), "match_threshold": threshold})
 
 
 def _gap_chart(c: Computed, p: ChartParams) -> go.Figure:
