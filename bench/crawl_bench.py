@@ -116,6 +116,7 @@ def main() -> None:
     import logging
 
     logging.getLogger("ingest.hub_records").setLevel(logging.ERROR)  # thousands of replicated self-references
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line a page otherwise
 
     from import_bench import load_curation_tables, truncate
 
