@@ -55,6 +55,10 @@ def token_api(*methods: str):
                     limits.hit(f"bad-token:ip:{audit.client_ip(request)}", 60)
                 except limits.LimitExceeded as exc:
                     return _too_many(exc)
+                revoked = tokens.find_revoked(presented.strip()) if scheme.lower() == "bearer" else None
+                if revoked is not None:
+                    audit.record(AuditEvent.Action.TOKEN_REFUSED, request=request, lab=revoked.lab, token=revoked,
+                                 method=request.method, path=request.path[:200], reason="revoked")
                 return error(401, "invalid, unknown or revoked token")
             try:
                 limits.hit(f"api:token:{token.pk}", settings.LABS_API_REQUESTS_PER_MINUTE)

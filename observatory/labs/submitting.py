@@ -61,9 +61,12 @@ def submit(lab: Lab, req: SubmissionRequest, *, user=None, token=None, request=N
         # A Hub model runs at its pinned commit; a registered local copy is the only version there is.
         run_revision = pin.resolved_revision if pin.pin_kind == Submission.PinKind.HUB_COMMIT else ""
         for probe in req.probes:
-            probe_run = gpu.create_probe_run(req.hub_id, probe, revision=run_revision,
-                                             config=req.config.get(probe) or None,
-                                             public=req.visibility == Submission.Visibility.PUBLIC)
+            try:
+                probe_run = gpu.create_probe_run(req.hub_id, probe, revision=run_revision,
+                                                 config=req.config.get(probe) or None,
+                                                 public=req.visibility == Submission.Visibility.PUBLIC)
+            except ValueError as exc:  # the probe library refused the config; the transaction rolls back
+                raise pinning.Refused("config", str(exc)) from None
             if probe_run.resolved_revision != pin.resolved_revision:
                 probe_run.resolved_revision = pin.resolved_revision
                 probe_run.save(update_fields=["resolved_revision"])

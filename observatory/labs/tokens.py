@@ -52,6 +52,13 @@ def authenticate(plain: str) -> ApiToken | None:
     return row
 
 
+def find_revoked(plain: str) -> ApiToken | None:
+    """The revoked token row a presented token belonged to, for the audit log; None otherwise."""
+    if not isinstance(plain, str) or not TOKEN_RE.match(plain):
+        return None
+    return ApiToken.objects.select_related("lab").filter(digest=digest(plain), revoked_at__isnull=False).first()
+
+
 def revoke(token: ApiToken) -> bool:
     """Revoke once; True if this call revoked it."""
     changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

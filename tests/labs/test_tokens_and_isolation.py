@@ -49,6 +49,7 @@ def test_it_refuses_a_revoked_token_and_nothing_changes(client, labs, tokens, ma
         assert response.status_code == 401, response.content
         assert response["WWW-Authenticate"].startswith("Bearer")
     assert counts() == before
+    assert AuditEvent.objects.filter(action="token.refused", token=tokens["row_a"]).count() == 5
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic YWxpY2U6eA==", "Bearer omo_" + "x" * 43,
