@@ -161,8 +161,19 @@ def prepare(record: dict, curation: Curation) -> Prepared:
         "likes": _as_count(record.get("likes"), "likes"),
         **curated_fields(normalised, curation),
     }
+    _refuse_nul(fields)
     lineage_known = any(key in record for key in ("baseModels", "cardData", "tags"))
     return Prepared(normalised, hub_id, namespace, fields, parse_parents(normalised), lineage_known)
+
+
+def _refuse_nul(fields: dict) -> None:
+    """PostgreSQL stores no NUL character in text or jsonb: such a record is quarantined, not crashed on."""
+    for key, value in fields.items():
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise InvalidRecord(f"{key}: contains a NUL character")
+        elif isinstance(value, (list, dict)) and "\\u0000" in _json(value):
+            raise InvalidRecord(f"{key}: contains a NUL character")
 
 
 def upsert_hub_records(
@@ -192,8 +203,10 @@ def upsert_hub_records(
                 raise
             key = str(record.get("id", "") if isinstance(record, dict) else "")[:300]
             payload = record if isinstance(record, dict) else {"value": repr(record)[:2000]}
-            quarantined.append(QuarantinedRecord(run=run, source=source, record_key=key,
-                                                 payload=json.loads(json.dumps(payload, default=str)), reason=str(exc)))
+            # Stored as JSON, minus NUL characters (PostgreSQL refuses them even in jsonb).
+            payload = json.loads(json.dumps(payload, default=str).replace("\\u0000", "\\ufffd"))
+            quarantined.append(QuarantinedRecord(run=run, source=source, record_key=key.replace("\x00", ""),
+                                                 payload=payload, reason=str(exc).replace("\x00", "")))
             log.warning("record quarantined id=%s source=%s reason=%s", key, source, exc)
             continue
         prepared[item.hub_id] = item  # the same id twice in one batch: the later one wins

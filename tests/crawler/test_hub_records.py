@@ -37,6 +37,8 @@ def edges():
     (record("a/b", cardData=[1, 2]), "cardData"),
     (record("a/b", safetensors=7), "safetensors"),
     ("a string where a record belongs", "record"),
+    (record("a/b", pipeline_tag="text\x00generation"), "NUL"),
+    (record("a/b", cardData={"license": "mit\u0000", "base_model": "x/y"}), "NUL"),
 ])
 def test_it_quarantines_an_invalid_record_with_its_reason_and_keeps_the_rest(garbage, reason):
     counts = upsert(record("good/one"), garbage, record("good/two"))
