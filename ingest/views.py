@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ingest.lineage import HUB_ID, licence_conflicts
-from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, ModelAlias, Run
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, ModelAlias, QuarantinedRecord, Run
 
 
 def _model_or_404(hub_id: str) -> HubModel:
@@ -62,4 +62,5 @@ def model_api(request: HttpRequest, org: str, name: str) -> JsonResponse:
 @require_GET
 def status_page(request: HttpRequest) -> HttpResponse:
     runs = Run.objects.filter(kind__in=[Run.Kind.CRAWL, Run.Kind.IMPORT, Run.Kind.BOOTSTRAP])[:50]
-    return render(request, "ingest/status.html", {"runs": runs})
+    quarantined = QuarantinedRecord.objects.only("run_id", "source", "record_key", "reason", "created_at")[:20]
+    return render(request, "ingest/status.html", {"runs": runs, "quarantined": quarantined})

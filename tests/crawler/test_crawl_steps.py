@@ -142,11 +142,18 @@ def test_it_answers_unknown_and_hostile_model_ids_with_json_errors(db, client):
     assert hostile.status_code == 400 and "error" in hostile.json()
 
 
-def test_it_shows_crawl_runs_on_the_status_page(db, hub, client):
-    run = start_crawl([{"kind": "top", "limit": 60}], name="status page crawl")
+def test_it_shows_crawl_runs_and_quarantined_records_on_the_status_page(db, replay_hub, replay_records, settings,
+                                                                        client):
+    garbage = {**replay_records[0], "id": "<script>alert(1)</script>", "downloads": -1}
+    hub = replay_hub(records=[garbage, *replay_records[:59]])
+    settings.HF_ENDPOINT = hub.url
+    run = start_crawl([{"kind": "all"}], name="status page crawl")
     _drive(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.counts["models"], run.counts["quarantined"]) == ("succeeded", 59, 1)
     page = client.get("/status/").content.decode()
-    assert "status page crawl" in page and "succeeded" in page and "models=60" in page
+    assert "status page crawl" in page and "succeeded" in page and "models=59" in page
+    assert "not a Hub repo id" in page and "<script>alert" not in page
 
 
 def test_it_crawls_from_the_command_line_with_a_progress_bar(transactional_db, hub, settings, replay_records):
