@@ -46,11 +46,19 @@ def pin(hub_id: str, revision: str, access_token: str = "") -> Pin:
     return pin_hub(hub_id, revision, access_token)
 
 
+# (path, size, mtime) → digest: hashing a weight file takes a while, and it only changes with the file.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def _file_sha256(path: Path) -> str:
     stat = path.stat()
-    key = f"labs:sha256:{hashlib.sha256(str(path.resolve()).encode()).hexdigest()}:{stat.st_size}:{stat.st_mtime_ns}"
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if memo in _DIGESTS:
+        return _DIGESTS[memo]
+    key = f"labs:sha256:{hashlib.sha256(memo[0].encode()).hexdigest()}:{stat.st_size}:{stat.st_mtime_ns}"
     cached = cache.get(key)
     if cached:
+        _DIGESTS[memo] = cached
         return cached
     sha = hashlib.sha256()
     with path.open("rb") as handle:
@@ -58,6 +66,7 @@ def _file_sha256(path: Path) -> str:
             sha.update(block)
     value = sha.hexdigest()
     cache.set(key, value, 7 * 24 * 3600)
+    _DIGESTS[memo] = value
     return value
 
 
