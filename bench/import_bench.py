@@ -62,14 +62,16 @@ def time_import(records: list[dict], batch: int) -> float:
     from django.db import transaction
 
     from ingest.curation import load_curation
-    from ingest.hub_records import upsert_hub_records
+    from ingest.hub_records import PlannerStats, upsert_hub_records
 
     curation = load_curation()
+    stats = PlannerStats()  # as import_hubstats does
     started = time.perf_counter()
     with transaction.atomic():
         for start in range(0, len(records), batch):
-            upsert_hub_records(records[start:start + batch], snapshot_date=dt.date(2026, 6, 5), source="bench",
-                               quarantine_invalid=False, curation=curation)
+            counts = upsert_hub_records(records[start:start + batch], snapshot_date=dt.date(2026, 6, 5),
+                                        source="bench", quarantine_invalid=False, curation=curation)
+            stats.wrote(counts["models"])
     return time.perf_counter() - started
 
 

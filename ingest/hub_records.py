@@ -228,6 +228,28 @@ def upsert_hub_records(
     return counts
 
 
+class PlannerStats:
+    """Keeps the planner's row counts honest during one long import transaction.
+
+    Autovacuum cannot see rows a transaction has not committed, so while one import writes a
+    million rows the planner still believes the tables are small and answers each batch's joins
+    with full scans (a cost that grows with every batch). ANALYZE counts the transaction's own
+    rows: run it whenever the rows written have doubled since the last time (a handful of times
+    an import). A crawl commits every page and needs none of this.
+    """
+
+    def __init__(self, first_at: int = 20_000):
+        self.written = 0
+        self.next_at = first_at
+
+    def wrote(self, rows: int) -> None:
+        self.written += rows
+        if self.written >= self.next_at and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE catalog_hubmodel, catalog_lineageedge, catalog_downloadsnapshot")
+            self.next_at = self.written * 2
+
+
 def _accepted_edges(prepared: dict[str, Prepared]) -> tuple[list[tuple[str, str, str, str]], int]:
     """[(child, parent, relation, source)] minus self-references and cycles (each logged).
 

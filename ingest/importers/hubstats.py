@@ -10,7 +10,7 @@ import polars as pl
 from django.db import transaction
 
 from ingest.curation import load_curation
-from ingest.hub_records import InvalidRecord, upsert_hub_records
+from ingest.hub_records import InvalidRecord, PlannerStats, upsert_hub_records
 from ingest.importing import ImportFileError, progress, require_file
 
 REQUIRED_COLUMNS = {"id", "createdAt", "downloads", "downloadsAllTime", "likes", "tags", "cardData", "pipeline_tag"}
@@ -45,6 +45,7 @@ def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, p
     totals: dict[str, int] = {}
     curation = load_curation()
     rows = frame.to_dicts()
+    stats = PlannerStats()
     with transaction.atomic():
         batches = range(0, len(rows), BATCH)
         for start in progress(batches, total=len(batches), desc=path.name, enabled=progress_bar):
@@ -57,6 +58,7 @@ def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, p
                 raise ImportFileError(path, str(exc), row=row, column=column) from None
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
+            stats.wrote(counts["models"])
     return totals
 
 
