@@ -302,7 +302,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2)))
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="keep the catalogue an earlier run grew")
     args = parser.parse_args()
 
     os.environ.setdefault("CACHE_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
@@ -311,13 +313,15 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    with connection.cursor() as cur:  # a fresh start every run
-        cur.execute("TRUNCATE catalog_lineageedge, catalog_downloadsnapshot, catalog_leaderboardentry, "
-                    "catalog_hubmodel, catalog_organization, catalog_run CASCADE")
-    started = time.perf_counter()
-    call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
-    bootstrap_s = time.perf_counter() - started
-    growth = grow(args.scale)
+    bootstrap_s, growth = None, {"reused": True}
+    if not args.reuse:
+        with connection.cursor() as cur:  # a fresh start every run
+            cur.execute("TRUNCATE catalog_lineageedge, catalog_downloadsnapshot, catalog_leaderboardentry, "
+                        "catalog_hubmodel, catalog_organization, catalog_run CASCADE")
+        started = time.perf_counter()
+        call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
+        bootstrap_s = round(time.perf_counter() - started, 1)
+        growth = grow(args.scale)
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM catalog_hubmodel")
         models = cur.fetchone()[0]
@@ -325,11 +329,11 @@ def main() -> None:
         rows = cur.fetchone()[0]
     print(f"catalogue: {models:,} models, {rows:,} snapshot rows", flush=True)
     metrics = time_metrics(args.repeat)
-    load = None if args.skip_load else load_test(args.workers, 8, 32, args.requests, args.seconds)
+    load = None if args.skip_load else load_test(args.workers, args.threads, 32, args.requests, args.seconds)
     print(load, flush=True)
     path = write_result("dashboard_bench", {
         "command": " ".join(sys.argv), "scale": args.scale, "models": models, "snapshot_rows": rows,
-        "bootstrap_s": round(bootstrap_s, 1), "growth": growth, "metrics": metrics, "cached_json_load": load,
+        "bootstrap_s": bootstrap_s, "growth": growth, "metrics": metrics, "cached_json_load": load,
         "cpu_count": os.cpu_count(),
     })
     print(f"wrote {path}")

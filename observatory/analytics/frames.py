@@ -72,6 +72,8 @@ def _frame_copy(sql: str, params: list, schema: dict) -> pl.DataFrame:
 # a Python object or call per row: several times faster than psycopg's COPY at millions of rows.
 # Inside one (tests, an atomic view) only Django's connection sees the uncommitted rows.
 _adbc = threading.local()
+_adbc_open: list = []  # every thread's connection, so close_arrow_connections() reaches them all
+_adbc_lock = threading.Lock()
 
 
 def _arrow_allowed() -> bool:
@@ -96,12 +98,24 @@ def _adbc_uri() -> str:
     return f"postgresql://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
+def close_arrow_connections() -> None:
+    """Close every thread's ADBC connection (test teardown drops the database; shutdown)."""
+    with _adbc_lock:
+        while _adbc_open:
+            try:
+                _adbc_open.pop().close()
+            except Exception:  # already broken: nothing left to close
+                pass
+
+
 def _frame_adbc(sql: str, schema: dict) -> pl.DataFrame:
     import adbc_driver_postgresql.dbapi as adbc
 
     uri = _adbc_uri()
-    if getattr(_adbc, "uri", None) != uri:
+    if getattr(_adbc, "uri", None) != uri or getattr(_adbc, "conn", None) not in _adbc_open:
         _adbc.conn, _adbc.uri = adbc.connect(uri, autocommit=True), uri
+        with _adbc_lock:
+            _adbc_open.append(_adbc.conn)
     # Column aliases on the subquery: unique names whatever the SELECT list says.
     aliased = f"SELECT * FROM ({sql}) AS q({', '.join(schema)})"
     try:
@@ -139,15 +153,24 @@ def snapshots(start: dt.date | None = None, end: dt.date | None = None,
     return _frame(sql, params, SNAPSHOT_SCHEMA)
 
 
-def models() -> pl.DataFrame:
-    """One row a model with what filters and metrics need; no organisation → region 'unknown'."""
-    sql = (
-        "SELECT m.id, m.hub_id, COALESCE(o.namespace, m.author), COALESCE(o.region, 'unknown'), m.tracked, "
-        "NULLIF(m.size_class, ''), m.licence_id, m.licence_class, m.pipeline_tag, m.release_date, "
-        "CAST(m.created_at AS DATE), m.downloads, m.downloads_all_time "
-        "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id"
-    )
-    return _frame(sql, [], MODEL_SCHEMA)
+MODEL_COLUMNS = {
+    "model_id": "m.id", "hub_id": "m.hub_id", "organization": "COALESCE(o.namespace, m.author)",
+    "region": "COALESCE(o.region, 'unknown')", "tracked": "m.tracked", "size_class": "NULLIF(m.size_class, '')",
+    "licence_id": "m.licence_id", "licence_class": "m.licence_class", "pipeline_tag": "m.pipeline_tag",
+    "release_date": "m.release_date", "created_date": "CAST(m.created_at AS DATE)", "downloads": "m.downloads",
+    "downloads_all_time": "m.downloads_all_time",
+}
+# What every filter needs; a metric asks for more by name.
+FILTER_COLUMNS = ("model_id", "organization", "region", "tracked", "size_class", "pipeline_tag")
+
+
+def models(extra: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """One row a model; no organisation → region 'unknown'. With `extra`, only the filter columns
+    plus those: Hub ids and licence strings are most of the bytes, and most metrics never read them."""
+    names = list(MODEL_SCHEMA) if extra is None else [c for c in MODEL_SCHEMA if c in FILTER_COLUMNS or c in extra]
+    sql = (f"SELECT {', '.join(MODEL_COLUMNS[c] for c in names)} "
+           "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id")
+    return _frame(sql, [], {c: MODEL_SCHEMA[c] for c in names})
 
 
 def edges() -> pl.DataFrame:

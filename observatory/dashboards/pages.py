@@ -13,6 +13,7 @@ from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import Filters
+from observatory.analytics.frames import DAILY_SOURCES
 from observatory.analytics.licences import PERMISSIVENESS
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.theme import REGION_COLOURS, finish
@@ -55,9 +56,19 @@ def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
     if not dated:
         return ""
     region = model.organization.region if model.organization else "unknown"
-    fig = go.Figure(go.Scatter(x=[s.date for s in dated], y=[s.downloads_all_time for s in dated], mode="lines+markers",
-                               marker={"size": 3}, line={"color": REGION_COLOURS.get(region, "#555")},
-                               name="all-time downloads"))
+    # The daily history is one line; one-off bulk snapshots (hub-stats) count differently, so they
+    # are separate markers rather than points on the same line.
+    fig = go.Figure()
+    daily = [s for s in dated if s.source in DAILY_SOURCES]
+    if daily:
+        fig.add_trace(go.Scatter(x=[s.date for s in daily], y=[s.downloads_all_time for s in daily], mode="lines",
+                                 line={"color": REGION_COLOURS.get(region, "#555"), "width": 2},
+                                 name="daily history"))
+    for source in sorted({s.source for s in dated} - set(DAILY_SOURCES)):
+        points = [s for s in dated if s.source == source]
+        fig.add_trace(go.Scatter(x=[s.date for s in points], y=[s.downloads_all_time for s in points], mode="markers",
+                                 marker={"size": 9, "symbol": "diamond", "color": "#444"},
+                                 name=f"{source} snapshot (other vintage)"))
     finish(fig, title=f"All-time downloads of {model.hub_id}", x_title="Date", y_title="All-time downloads (count)",
            sources=["daily-series", "hub"], as_of=dated[-1].date)
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-model-downloads",

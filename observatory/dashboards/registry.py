@@ -47,8 +47,8 @@ def _max_date(frame: pl.DataFrame, column: str) -> dt.date | None:
     return None if frame.is_empty() else frame[column].max()
 
 
-def _models(p: ChartParams) -> pl.DataFrame:
-    return filter_models(frames.models(), p.filters)
+def _models(p: ChartParams, *extra: str) -> pl.DataFrame:
+    return filter_models(frames.models(extra), p.filters)
 
 
 # --- adoption ----------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def _share(p: ChartParams) -> Computed:
 
 def _relative(p: ChartParams) -> Computed:
     snaps = frames.snapshots(end=p.filters.end)
-    models = _models(p)
+    models = _models(p, "hub_id", "release_date", "downloads_all_time")
     table = adoption.relative_adoption(snaps, models, end=p.filters.end)
     size_class = p.filters.size_class or "7-9B"
     in_class = models.filter(pl.col("size_class") == size_class)
@@ -85,7 +85,7 @@ def _relative(p: ChartParams) -> Computed:
 # --- lineage, licences, releases --------------------------------------------------------------
 
 def _derivatives(p: ChartParams) -> Computed:
-    models, edges, orgs = _models(p), frames.edges(), frames.organizations()
+    models, edges, orgs = _models(p, "created_date"), frames.edges(), frames.organizations()
     rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=p.by, start=p.filters.start,
                                            end=p.filters.end, top_n=p.top)
     share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=p.filters.start, end=p.filters.end)
@@ -100,10 +100,13 @@ def _licences(p: ChartParams) -> Computed:
 
 
 def _releases(p: ChartParams) -> Computed:
-    models = _models(p)
+    models = _models(p, "release_date")
     own = releases.releases_by_region(models, start=p.filters.start, end=p.filters.end)
     notable = frames.leaderboard("epoch-notable", ["notable"])
-    epoch = releases.notable_releases_by_region(notable, start=p.filters.start, end=p.filters.end)
+    # Epoch's list goes back to the 1950s; without a chosen start it is shown from the quarter of the
+    # first tracked release, so both panels cover the same span.
+    epoch_start = p.filters.start or (own["quarter"].min() if not own.is_empty() else None)
+    epoch = releases.notable_releases_by_region(notable, start=epoch_start, end=p.filters.end)
     if p.filters.regions:
         epoch = epoch.filter(pl.col("region").is_in(list(p.filters.regions)))
     rows = pl.concat([own, epoch])
