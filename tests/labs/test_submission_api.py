@@ -202,3 +202,11 @@ def test_it_refuses_a_bad_form_with_messages_and_creates_nothing(client, labs, f
     assert response.status_code == 400
     assert 'class="errorlist' in response.content.decode()
     assert counts() == before
+
+
+def test_it_cancels_a_running_run_and_leaves_finished_ones_alone(api_a, labs, make_submission):
+    running = make_submission(labs["a"], status="running", progress=0.4, probes=("benchmark",))
+    done = make_submission(labs["a"], hub_id="acme/done", status="succeeded", probes=("tooling",))
+    body = api_a.post(f"/api/submissions/{running.pk}/cancel").json()
+    assert body["cancelled_runs"] == 1 and body["runs"][0]["status"] == "cancelled"
+    assert api_a.post(f"/api/submissions/{done.pk}/cancel").json()["runs"][0]["status"] == "succeeded"
