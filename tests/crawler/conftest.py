@@ -14,6 +14,27 @@ def _private_hf_home(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(home / ".agent_harnesses.json"))
 
 
+@pytest.fixture(autouse=True)
+def _empty_catalog(request):
+    """Every crawler test that uses the database starts from an empty catalogue, whatever an earlier
+    test committed (the session's `loaded_db` bootstrap). In a rolled-back test the emptying rolls
+    back with it; transactional tests flush the tables afterwards anyway."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(names & {"transactional_db", "celery_worker_factory"}) or bool(
+        marker and marker.kwargs.get("transaction"))
+    if not (transactional or marker or "db" in names):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalog_hubmodel, catalog_organization, catalog_quarantinedrecord, catalog_run, "
+                       "catalog_trackedlistentry, ingest_crawlplan RESTART IDENTITY CASCADE")
+    yield
+
+
 @pytest.fixture(scope="session")
 def replay_records(shared_data):
     return load_records(shared_data)
