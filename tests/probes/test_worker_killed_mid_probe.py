@@ -56,3 +56,20 @@ def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory,
     run.refresh_from_db()
     assert run.status == "failed" and "worker lost" in run.error and run.finished_at is not None
     assert reap_stale_runs() == {"requeued": 0, "failed": 0}  # idempotent
+
+
+def test_it_requeues_its_run_and_exits_cleanly_on_sigterm(celery_worker_factory, broker_mode, local_sources_env):
+    worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
+    probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
+    services.send(probe_run.pk, probe_run.budget_seconds)
+
+    def scoring() -> bool:
+        run = Run.objects.get(pk=probe_run.run_id)
+        return run.status == "running" and run.current_step.startswith("scoring choices")
+
+    wait_for(scoring, timeout=300, interval=0.5, message=f"scoring to start\n{worker.logs()[-3000:]}")
+    worker.stop()  # SIGTERM to the worker's process group, as systemd or docker stop would send
+    assert worker.proc.returncode is not None and "probe interrupted" in worker.logs()
+    run = Run.objects.get(pk=probe_run.run_id)
+    assert run.status == "queued" and run.current_step == "requeued: worker shut down", run.current_step
+    assert queued_messages(broker_mode) == 1  # ready for the next worker; nothing was lost
