@@ -7,6 +7,7 @@ import re
 
 from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
@@ -26,6 +27,9 @@ def _check_known(request: HttpRequest, allowed: set[str]) -> None:
     unknown = sorted(set(request.GET) - allowed)
     if unknown:
         raise Invalid(f"unknown parameter: {unknown[0][:40]!r}")
+    empty = sorted(name for name in request.GET if not request.GET.get(name))
+    if empty:
+        raise Invalid(f"{empty[0]} must not be empty (leave it out instead)")
 
 
 def _match(request: HttpRequest, name: str, pattern: re.Pattern, what: str, *, required: bool = False) -> str:
@@ -73,7 +77,8 @@ def _api(view):
             return JsonResponse({"error": str(exc)}, status=400)
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    return require_GET(wrapper)
+    # Read-only: an unsafe method gets require_GET's 405, not the CSRF middleware's 403.
+    return csrf_exempt(require_GET(wrapper))
 
 
 def _model_row(m: HubModel) -> dict:

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
@@ -94,10 +95,14 @@ def chart_image(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     return response
 
 
+@csrf_exempt  # read-only: an unsafe method gets require_GET's 405, not a CSRF 403
 @require_GET
 def metric_api(request: HttpRequest, name: str) -> HttpResponse:
     if name not in METRICS:
         return JsonResponse({"error": f"no such metric; known: {', '.join(METRICS)}"}, status=404)
+    empty = sorted(key for key in request.GET if not request.GET.get(key))
+    if empty:  # the API is strict; the pages' forms may send empty fields
+        return JsonResponse({"error": f"{empty[0][:40]} must not be empty (leave it out instead)"}, status=400)
     try:
         params = _params(request)
     except BadParameter as exc:

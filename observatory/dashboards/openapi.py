@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
@@ -76,8 +77,10 @@ def document() -> dict:
                 "responses": {"200": _ok("ModelPage"), "400": ERROR}}},
             "/api/models/{org}/{name}": {"get": {
                 "summary": "One model: licence, parameters, lineage parents, latest snapshot", "operationId": "getModel",
-                "parameters": [{"name": "org", "in": "path", "required": True, "schema": {"type": "string"}},
-                               {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "org", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$"}},
+                               {"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,96}$"}}],
                 "responses": {"200": _ok("ModelDocument"), "400": ERROR, "404": NOT_FOUND}}},
             "/api/organizations": {"get": {"summary": "Organisations", "operationId": "listOrganizations",
                                            "parameters": [_q("region", {"type": "string", "enum": list(REGIONS)}), *PAGING],
@@ -143,6 +146,7 @@ def document() -> dict:
     }
 
 
+@csrf_exempt  # read-only: an unsafe method gets require_GET's 405, not a CSRF 403
 @require_GET
 def schema(request: HttpRequest) -> JsonResponse:
     return JsonResponse(document())

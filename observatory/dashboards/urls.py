@@ -9,7 +9,8 @@ urlpatterns = [
     path("dashboards/<slug:name>", chart_views.dashboard, name="dashboard"),
     path("embed/<slug:name>", chart_views.embed, name="embed"),
     path("charts/<slug:name>.<str:fmt>", chart_views.chart_image, name="chart-image"),
-    path("api/metrics/<slug:name>", chart_views.metric_api, name="api-metric"),
+    # <str:…> so an unknown name gets the endpoint's JSON 404, not the site's HTML one.
+    path("api/metrics/<str:name>", chart_views.metric_api, name="api-metric"),
     path("api/models", api.models_list, name="api-models"),
     path("api/organizations", api.organizations_list, name="api-organizations"),
     path("api/lineage", api.lineage, name="api-lineage"),

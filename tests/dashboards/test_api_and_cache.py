@@ -84,3 +84,16 @@ def test_it_lists_models_organisations_lineage_and_snapshots(loaded_db, client):
     assert client.get("/api/snapshots?model=nobody/nothing").status_code == 404
     assert client.get("/api/lineage?model=%00").status_code == 400
     assert client.get("/api/models?limit=100000").status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/metrics/licence-mix?start=", "/api/models?search=", "/api/organizations?region="])
+def test_it_rejects_an_empty_parameter_on_the_api(loaded_db, client, url):
+    response = client.get(url)
+    assert response.status_code == 400 and "must not be empty" in response.json()["error"]
+
+
+def test_it_answers_an_unknown_metric_and_an_unsafe_method_in_json_terms(client):
+    response = client.get("/api/metrics/%0D")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert client.post("/api/metrics/licence-mix").status_code == 405
+    assert client.generic("QUERY", "/api/stats").status_code == 405
