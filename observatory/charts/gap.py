@@ -14,7 +14,8 @@ CLOSED_COLOUR = "#6c3fa0"
 
 
 def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: str, unit: str, sources: list[str],
-                    estimate: dict, as_of: dt.date | None) -> go.Figure:
+                    estimate: dict, as_of: dt.date | None,
+                    x_title: str = "Release date") -> go.Figure:
     fig = go.Figure()
     for side, colour, label in (("closed", CLOSED_COLOUR, "Closed-weights frontier"),
                                 ("open", OPEN_COLOUR, "Open-weights frontier")):
@@ -38,5 +39,5 @@ def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: s
                f"{estimate.get('current_vertical_gap')} {unit}")
     fig.add_annotation(text=summary, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
                        xanchor="left", font={"size": 12, "color": "#333"})
-    return finish(fig, title=f"Open vs closed frontier on {source_label}", x_title="Release date",
+    return finish(fig, title=f"Open vs closed frontier on {source_label}", x_title=x_title,
                   y_title=f"{source_label} ({unit})", sources=sources, as_of=as_of)

@@ -152,7 +152,9 @@ def _gap(p: ChartParams) -> Computed:
 def _gap_chart(c: Computed, p: ChartParams) -> go.Figure:
     _source, _b, label, unit, _t, attribution = GAP_SOURCES[p.source]
     return gap_charts.open_closed_gap(c.rows, c.extra["horizontal_gaps"], source_label=label, unit=unit,
-                                      sources=attribution, estimate=c.info["current_gap"], as_of=c.as_of)
+                                      sources=attribution, estimate=c.info["current_gap"], as_of=c.as_of,
+                                      x_title="Release date" if p.source == "epoch-eci" else
+                                      "First appearance on the leaderboard (date)")
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in [
