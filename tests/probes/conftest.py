@@ -82,34 +82,35 @@ def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_pa
         worker.start()
         ids, observed = [], []
         try:
-            # Gemma's 262k-token vocabulary makes its benchmark minutes long on 2 cores, so in the
-            # suite it goes through the same path with the tooling probe (same config for both models,
-            # compared on the card); its full benchmark is in bench/probe_vs_lm_eval.py.
-            plan = [(SMOLLM2_ID, "benchmark", None), (SMOLLM2_ID, "finetune", None), (SMOLLM2_ID, "tooling", None),
-                    (GEMMA3_ID, "tooling", None)]
-            for hub_id, probe, config in plan:
-                probe_run = services.create_probe_run(hub_id, probe, config=config, budget_seconds=1800)
-                ids.append(probe_run.pk)
-                services.send(probe_run.pk, probe_run.budget_seconds)  # committed already (autocommit)
-            deadline = time.monotonic() + 2400  # minutes on a quiet 2-core runner; generous for a busy one
-            while time.monotonic() < deadline:
-                rows = snapshot(ids)
-                observed.extend((pk, r["status"], r["progress"], r["current_step"]) for pk, r in rows.items())
-                if all(r["status"] in ("succeeded", "failed", "cancelled") for r in rows.values()):
-                    break
-                time.sleep(1.0)
-            else:
-                pytest.fail(f"probe runs did not finish in time:\n{worker.logs()}")
-            outcome = {"runs": snapshot(ids), "ids": ids, "observed": observed, "logs": worker.logs(),
-                       "leaderboard": list(LeaderboardEntry.objects.filter(source="probe").values())}
+            try:
+                # Gemma's 262k-token vocabulary makes its benchmark minutes long on 2 cores, so in the
+                # suite it goes through the same path with the tooling probe (same config for both
+                # models, compared on the card); its full benchmark is in bench/probe_vs_lm_eval.py.
+                plan = [(SMOLLM2_ID, "benchmark"), (SMOLLM2_ID, "finetune"), (SMOLLM2_ID, "tooling"),
+                        (GEMMA3_ID, "tooling")]
+                for hub_id, probe in plan:
+                    probe_run = services.create_probe_run(hub_id, probe, budget_seconds=1800)
+                    ids.append(probe_run.pk)
+                    services.send(probe_run.pk, probe_run.budget_seconds)  # committed already (autocommit)
+                deadline = time.monotonic() + 2400  # minutes on a quiet 2-core runner; generous for a busy one
+                while time.monotonic() < deadline:
+                    rows = snapshot(ids)
+                    observed.extend((pk, r["status"], r["progress"], r["current_step"]) for pk, r in rows.items())
+                    if all(r["status"] in ("succeeded", "failed", "cancelled") for r in rows.values()):
+                        break
+                    time.sleep(1.0)
+                else:
+                    pytest.fail(f"probe runs did not finish in time:\n{worker.logs()}")
+            finally:
+                worker.stop()
+                app.conf.task_always_eager = previous_eager
+            yield {"runs": snapshot(ids), "ids": ids, "observed": observed, "logs": worker.logs(),
+                   "leaderboard": list(LeaderboardEntry.objects.filter(source="probe").values())}
         finally:
-            worker.stop()
-            app.conf.task_always_eager = previous_eager
             LeaderboardEntry.objects.filter(source="probe").delete()
             run_ids = list(ProbeRun.objects.filter(pk__in=ids).values_list("run_id", flat=True))
             Run.objects.filter(pk__in=run_ids).delete()
             connection.close()
-    return outcome
 
 
 def by_probe(outcome: dict, hub_id: str, probe: str) -> dict:
