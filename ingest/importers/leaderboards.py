@@ -93,15 +93,20 @@ def read_lmarena_2023(path: Path) -> list[LeaderboardEntry]:
     return entries
 
 
-def read_lmarena_max_elo(path: Path) -> list[LeaderboardEntry]:
-    """The highest Arena Elo per category and day: [{date, category, max_elo, max_model}, …]."""
+def read_json(path: Path):
+    """A JSON file's document, or an ImportFileError naming the file, line and column."""
     require_file(path)
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ImportFileError(path, f"not UTF-8 (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ImportFileError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno) from None
+
+
+def read_lmarena_max_elo(path: Path) -> list[LeaderboardEntry]:
+    """The highest Arena Elo per category and day: [{date, category, max_elo, max_model}, …]."""
+    document = read_json(path)
     if not isinstance(document, list):
         raise ImportFileError(path, f"expected a list of records, found {type(document).__name__}")
     entries = []
@@ -187,13 +192,7 @@ def read_epoch_models(path: Path, benchmark: str) -> list[LeaderboardEntry]:
 def read_epoch_gap_benchmarks(path: Path) -> list[LeaderboardEntry]:
     """data.json of Epoch's ECI gap explorer: the benchmarks besides ECI (which eci_scores.csv
     holds), each model with its date, is_open and is_china flags."""
-    require_file(path)
-    try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(path, f"not UTF-8 (byte offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(path, f"not valid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno) from None
+    document = read_json(path)
     benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
     if not isinstance(benchmarks, dict):
         raise ImportFileError(path, "expected an object with a 'benchmarks' mapping", column="benchmarks")
