@@ -52,7 +52,7 @@ def cumulative_downloads_by_region(
     per_day = increments.group_by(["region", "date"]).agg(pl.col("increment").sum())
     dates = in_range.select("date").unique()
     regions = [r for r in REGIONS if r in set(per_day["region"].to_list())]
-    grid = dates.join(pl.DataFrame({"region": regions}), how="cross")
+    grid = dates.join(pl.DataFrame({"region": pl.Series(regions, dtype=pl.Utf8)}), how="cross")
     return (
         grid.join(per_day, on=["region", "date"], how="left")
         .with_columns(pl.col("increment").fill_null(0))

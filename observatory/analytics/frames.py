@@ -52,6 +52,11 @@ def _frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def read(sql: str, params: list, schema: dict) -> pl.DataFrame:
+    """Any query's rows as a frame with `schema` (the rollup loaders use this too)."""
+    return _frame(sql, params, schema)
+
+
 def _frame_copy(sql: str, params: list, schema: dict) -> pl.DataFrame:
     """COPY through Django's own connection: sees the current transaction's rows."""
     connection.ensure_connection()
@@ -136,13 +141,37 @@ DAILY_SOURCES = ("daily-series", "crawl")
 
 
 def snapshots(start: dt.date | None = None, end: dt.date | None = None,
-              sources: tuple[str, ...] | None = DAILY_SOURCES) -> pl.DataFrame:
+              sources: tuple[str, ...] | None = DAILY_SOURCES, filters=None,
+              since_release: bool = False) -> pl.DataFrame:
     """(model_id, date, downloads_all_time) for rows with an all-time count, up to `end`.
 
     `start` is not applied here: a metric needs each model's count at or before the range's
-    first day as its baseline.
+    first day as its baseline. With `filters`, only the rows of the models they select (the
+    metrics join snapshots to the filtered models anyway; PostgreSQL drops the rest before they
+    travel). `since_release`: only models with a size class and a release date, from that date
+    on (what the adoption curves keep).
     """
-    sql = "SELECT model_id, date, downloads_all_time FROM catalog_downloadsnapshot WHERE downloads_all_time IS NOT NULL"
+    where, params = model_conditions(filters)
+    if since_release:
+        where += ["m.size_class <> ''", "m.release_date IS NOT NULL", "s.date >= m.release_date"]
+    sql = "SELECT s.model_id, s.date, s.downloads_all_time FROM catalog_downloadsnapshot s"
+    if where:
+        sql += (" JOIN catalog_hubmodel m ON m.id = s.model_id"
+                " LEFT JOIN catalog_organization o ON o.id = m.organization_id")
+    where.append("s.downloads_all_time IS NOT NULL")
+    if sources:
+        where.append("s.source IN (" + ", ".join(["%s"] * len(sources)) + ")")
+        params.extend(sources)
+    if end is not None:
+        where.append("s.date <= %s")
+        params.append(end)
+    return _frame(f"{sql} WHERE {' AND '.join(where)}", params, SNAPSHOT_SCHEMA)
+
+
+def latest_snapshot_date(end: dt.date | None = None,
+                         sources: tuple[str, ...] | None = DAILY_SOURCES) -> dt.date | None:
+    """The newest snapshot date up to `end`, whatever the filters (charts say "as of" it)."""
+    sql = "SELECT MAX(date) FROM catalog_downloadsnapshot WHERE downloads_all_time IS NOT NULL"
     params: list = []
     if sources:
         sql += " AND source IN (" + ", ".join(["%s"] * len(sources)) + ")"
@@ -150,7 +179,10 @@ def snapshots(start: dt.date | None = None, end: dt.date | None = None,
     if end is not None:
         sql += " AND date <= %s"
         params.append(end)
-    return _frame(sql, params, SNAPSHOT_SCHEMA)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        value = cursor.fetchone()[0]
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 MODEL_COLUMNS = {
@@ -164,17 +196,78 @@ MODEL_COLUMNS = {
 FILTER_COLUMNS = ("model_id", "organization", "region", "tracked", "size_class", "pipeline_tag")
 
 
-def models(extra: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """One row a model; no organisation → region 'unknown'. With `extra`, only the filter columns
-    plus those: Hub ids and licence strings are most of the bytes, and most metrics never read them."""
-    names = list(MODEL_SCHEMA) if extra is None else [c for c in MODEL_SCHEMA if c in FILTER_COLUMNS or c in extra]
+def model_conditions(filters, columns: dict[str, str] | None = None) -> tuple[list[str], list]:
+    """SQL conditions selecting what analytics.filters.filter_models keeps, over `columns`
+    (filter column → SQL expression; by default the model loader's own, aliases m and o)."""
+    if filters is None:
+        return [], []
+    col = columns or MODEL_COLUMNS
+    where: list[str] = []
+    params: list = []
+    if filters.scope == "tracked":
+        where.append(col["tracked"])
+    if filters.regions:
+        where.append(f"{col['region']} IN ({', '.join(['%s'] * len(filters.regions))})")
+        params.extend(filters.regions)
+    for name in ("organization", "size_class", "pipeline_tag"):
+        if getattr(filters, name):
+            where.append(f"{col[name]} = %s")
+            params.append(getattr(filters, name))
+    return where, params
+
+
+def _model_sql(names: list[str], filters) -> tuple[str, list]:
+    where, params = model_conditions(filters)
     sql = (f"SELECT {', '.join(MODEL_COLUMNS[c] for c in names)} "
            "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id")
-    return _frame(sql, [], {c: MODEL_SCHEMA[c] for c in names})
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql, params
 
 
-def edges() -> pl.DataFrame:
-    return _frame("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge", [], EDGE_SCHEMA)
+def models(extra: tuple[str, ...] | None = None, filters=None, *, parents_of_edges: bool = False) -> pl.DataFrame:
+    """One row a model; no organisation → region 'unknown'. With `extra`, only the filter columns
+    plus those: Hub ids and licence strings are most of the bytes, and most metrics never read them.
+
+    With `filters`, only the models filter_models would keep (PostgreSQL filters, fewer rows
+    travel). `parents_of_edges` adds the resolved parents of those models' lineage edges (what a
+    licence conflict compares with).
+    """
+    names = list(MODEL_SCHEMA) if extra is None else [c for c in MODEL_SCHEMA if c in FILTER_COLUMNS or c in extra]
+    sql, params = _model_sql(names, filters)
+    if parents_of_edges and filters is not None:
+        scope, scope_params = _model_sql(["model_id"], filters)
+        sql = (f"{sql} UNION "
+               f"SELECT {', '.join(MODEL_COLUMNS[c] for c in names)} FROM catalog_hubmodel m "
+               "LEFT JOIN catalog_organization o ON o.id = m.organization_id WHERE m.id IN "
+               f"(SELECT e.parent_id FROM catalog_lineageedge e WHERE e.child_id IN ({scope}))")
+        params = params + scope_params
+    return _frame(sql, params, {c: MODEL_SCHEMA[c] for c in names})
+
+
+def latest_created_date() -> dt.date | None:
+    """The newest model creation date in the catalogue, whatever the filters."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(created_at) FROM catalog_hubmodel")
+        value = cursor.fetchone()[0]
+    if isinstance(value, str):  # SQLite
+        return dt.date.fromisoformat(value[:10])
+    # The loaders' CAST(created_at AS DATE) runs in a UTC session: the UTC date.
+    return value.astimezone(dt.timezone.utc).date() if value is not None else None
+
+
+def edges(filters=None, *, touching: bool = False) -> pl.DataFrame:
+    """Lineage edges; with `filters`, only those whose child the filters select (and, with
+    `touching`, also those whose resolved parent they select)."""
+    sql = "SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge"
+    params: list = []
+    if filters is not None:
+        scope, params = _model_sql(["model_id"], filters)
+        sql += f" WHERE child_id IN ({scope})"
+        if touching:
+            sql += f" OR parent_id IN ({scope})"
+            params = params + params
+    return _frame(sql, params, EDGE_SCHEMA)
 
 
 def organizations() -> pl.DataFrame:

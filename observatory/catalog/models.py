@@ -302,3 +302,35 @@ class TrackingPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DailyGain(models.Model):
+    """Rollup: downloads gained per snapshot day by every combination of the dashboard filters.
+
+    One row per (date, tracked, region, organization, size_class, pipeline_tag): the sum over
+    those models of each daily row's all-time count minus the model's previous daily row (the
+    whole count on its first row), and how many rows that was. Rebuilt from the daily snapshots
+    when the data version bumps (observatory.analytics.rollups); a rollup older than its sources
+    is never read, the metrics then read the raw rows.
+    """
+
+    date = models.DateField()
+    tracked = models.BooleanField()
+    region = models.CharField(max_length=16)
+    organization = models.CharField(max_length=200)
+    size_class = models.CharField(max_length=10, null=True)
+    pipeline_tag = models.CharField(max_length=64)
+    gain = models.BigIntegerField()
+    rows = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tracked", "date"])]
+
+
+class RollupState(models.Model):
+    """Which version of the source tables a rollup was built from (see analytics.rollups)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    source_version = models.BigIntegerField()
+    built_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0)

@@ -78,6 +78,11 @@ def data_version() -> int:
 
 
 def bump_data_version() -> int:
+    """Imports, crawls and probes call this when their data is in: rebuild what is derived from
+    it (the analytics rollups, when their sources changed), then move the cache keys on."""
+    from observatory.analytics import rollups  # analytics imports catalog, not the other way round
+
+    rollups.refresh()
     latest = Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
     version = (latest or 0) + 0
     current = cache.get(DATA_VERSION_KEY) or 0

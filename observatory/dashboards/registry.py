@@ -13,7 +13,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import polars as pl
 
-from observatory.analytics import adoption, derivatives, frames, gap, licences, releases, shares
+from observatory.analytics import adoption, derivatives, frames, gains, gap, licences, releases, rollups, shares
 from observatory.analytics.filters import filter_models
 from observatory.charts import adoption as adoption_charts
 from observatory.charts import gap as gap_charts
@@ -48,26 +48,44 @@ def _max_date(frame: pl.DataFrame, column: str) -> dt.date | None:
 
 
 def _models(p: ChartParams, *extra: str) -> pl.DataFrame:
-    return filter_models(frames.models(extra), p.filters)
+    # The loader already selects by the filters in SQL; filtering again here is what defines them.
+    return filter_models(frames.models(extra, p.filters), p.filters)
+
+
+def _gain_cells(p: ChartParams) -> pl.DataFrame | None:
+    """The daily-gain rollup's cells for the filters, or None while it is older than the data."""
+    if not rollups.fresh():
+        return None
+    return filter_models(rollups.daily_gains(p.filters, end=p.filters.end), p.filters)
 
 
 # --- adoption ----------------------------------------------------------------------------------
 
 def _cumulative(p: ChartParams) -> Computed:
-    snaps = frames.snapshots(end=p.filters.end)
-    rows = adoption.cumulative_downloads_by_region(snaps, _models(p), start=p.filters.start, end=p.filters.end,
-                                                   scope="all")
+    cells = _gain_cells(p)
+    if cells is not None:
+        rows = gains.cumulative_downloads_by_region(cells, start=p.filters.start, end=p.filters.end)
+    else:
+        snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
+        rows = adoption.cumulative_downloads_by_region(snaps, _models(p), start=p.filters.start,
+                                                       end=p.filters.end, scope="all")
     return Computed(rows, _max_date(rows, "date"))
 
 
 def _share(p: ChartParams) -> Computed:
-    snaps = frames.snapshots(end=p.filters.end)
-    rows = shares.download_share_by_org(snaps, _models(p), start=p.filters.start, end=p.filters.end, top_n=p.top)
-    return Computed(rows, _max_date(snaps, "date"))
+    cells = _gain_cells(p)
+    if cells is not None:
+        rows = gains.download_share_by_org(cells, start=p.filters.start, end=p.filters.end, top_n=p.top)
+    else:
+        snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
+        rows = shares.download_share_by_org(snaps, _models(p), start=p.filters.start, end=p.filters.end,
+                                            top_n=p.top)
+    return Computed(rows, frames.latest_snapshot_date(p.filters.end))
 
 
 def _relative(p: ChartParams) -> Computed:
-    snaps = frames.snapshots(end=p.filters.end)
+    # Only the rows an adoption curve can use: sized models with a release date, from that date on.
+    snaps = frames.snapshots(end=p.filters.end, filters=p.filters, since_release=True)
     models = _models(p, "hub_id", "release_date", "downloads_all_time")
     table = adoption.relative_adoption(snaps, models, end=p.filters.end)
     size_class = p.filters.size_class or "7-9B"
@@ -77,7 +95,7 @@ def _relative(p: ChartParams) -> Computed:
     # Draw the class's most downloaded models with a curve; the table keeps all of them.
     chosen = (table.filter((pl.col("size_class") == size_class) & pl.col("days_since_release").is_not_null())
               .head(p.top)["hub_id"].to_list())
-    return Computed(table, _max_date(snaps, "date"),
+    return Computed(table, frames.latest_snapshot_date(p.filters.end),
                     extra={"curves": curves.filter(pl.col("hub_id").is_in(chosen)), "reference": reference},
                     info={"size_class": size_class})
 
@@ -85,7 +103,9 @@ def _relative(p: ChartParams) -> Computed:
 # --- lineage, licences, releases --------------------------------------------------------------
 
 def _derivatives(p: ChartParams) -> Computed:
-    models, edges, orgs = _models(p, "created_date"), frames.edges(), frames.organizations()
+    # A direct count needs only the edges of the derivatives in scope; a tree walk needs them all.
+    edges = frames.edges(p.filters) if p.depth == "direct" else frames.edges()
+    models, orgs = _models(p, "created_date"), frames.organizations()
     rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=p.by, start=p.filters.start,
                                            end=p.filters.end, top_n=p.top)
     share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=p.filters.start, end=p.filters.end)
@@ -93,9 +113,11 @@ def _derivatives(p: ChartParams) -> Computed:
 
 
 def _licences(p: ChartParams) -> Computed:
-    everyone = frames.models()
-    models, edges = filter_models(everyone, p.filters), frames.edges()
-    return Computed(licences.licence_mix(models, edges), _max_date(everyone.drop_nulls("created_date"), "created_date"),
+    # The models in scope, the edges touching them, and the bases of their derivatives: all the
+    # licence mix and the conflicts read, not the whole catalogue.
+    everyone = frames.models(filters=p.filters, parents_of_edges=True)
+    models, edges = filter_models(everyone, p.filters), frames.edges(p.filters, touching=True)
+    return Computed(licences.licence_mix(models, edges), frames.latest_created_date(),
                     extra={"conflicts": licences.licence_conflicts(models, edges, everyone)})
 
 

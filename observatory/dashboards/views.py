@@ -14,10 +14,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics import frames
-from observatory.analytics.adoption import cumulative_downloads_by_region
+from observatory.analytics.filters import Filters
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.catalog.runs import data_version
 from observatory.charts import adoption as adoption_charts
+from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
 
 
@@ -41,9 +42,9 @@ def _cumulative_chart_html() -> str:
     key = f"chart:home-cumulative:v{data_version()}"
     html = cache.get(key)
     if html is None:
-        snapshot_frame = frames.snapshots()
-        frame = cumulative_downloads_by_region(snapshot_frame, frames.models(), scope="tracked")
-        as_of = snapshot_frame["date"].max() if not snapshot_frame.is_empty() else None
+        # The chart page's own computation (the rollup when it is fresh) over the tracked models.
+        frame = METRICS["cumulative-downloads-by-region"].compute(ChartParams(filters=Filters(scope="tracked"))).rows
+        as_of = frames.latest_snapshot_date()
         fig = adoption_charts.cumulative_downloads_by_region(frame, as_of=as_of)
         html = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-cumulative-downloads",
                            config={"displaylogo": False, "responsive": True})

@@ -1,0 +1,89 @@
+"""The download metrics computed from daily gains by filter cell instead of per-model rows.
+
+A cell is one (date, tracked, region, organization, size_class, pipeline_tag) with `gain`, the
+sum over its models' rows of the all-time count minus the model's previous row (the whole count
+on its first row), and `rows`, how many rows that was (analytics.rollups builds them in SQL;
+`daily_gains` here is the same in polars, for the cross-checks).
+
+Why the per-model metrics follow exactly: with gains g(m, d) a model's count at t is the sum of
+its gains up to t, so its accumulation since the range's first day F is the sum of its gains on
+days after F (a model first seen after F starts from zero: its first gain is its whole count;
+a model seen on F gains nothing on F). Summing over the models of a cell and over days commutes,
+so a region's or an organisation's downloads since F are the sum of its cells' gains on (F, t].
+A cell exists exactly where the models have rows, so the days and groups present match too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from observatory.analytics.adoption import REGIONS
+
+CELL = ("tracked", "region", "organization", "size_class", "pipeline_tag")
+
+
+def daily_gains(snapshots: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
+    """(date, *CELL, gain, rows) from raw (model_id, date, downloads_all_time) rows."""
+    return (
+        snapshots.sort(["model_id", "date"])
+        .with_columns((pl.col("downloads_all_time") - pl.col("downloads_all_time").shift(1).over("model_id"))
+                      .fill_null(pl.col("downloads_all_time")).alias("gain"))
+        .join(models.select("model_id", *CELL), on="model_id")
+        .group_by("date", *CELL)
+        .agg(pl.col("gain").sum().cast(pl.Int64), pl.len().cast(pl.Int64).alias("rows"))
+        .sort("date", *CELL, nulls_last=True)
+    )
+
+
+def _in_range(frame: pl.DataFrame, start: dt.date | None) -> pl.DataFrame:
+    """Cells on [F, ...] with `increment`: their gain after F, nothing on F itself."""
+    if frame.is_empty():
+        return frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("increment"))
+    first = start or frame["date"].min()
+    return frame.filter(pl.col("date") >= first).with_columns(
+        pl.when(pl.col("date") > first).then(pl.col("gain")).otherwise(0).cast(pl.Int64).alias("increment"))
+
+
+def cumulative_downloads_by_region(cells: pl.DataFrame, *, start: dt.date | None = None,
+                                   end: dt.date | None = None) -> pl.DataFrame:
+    """adoption.cumulative_downloads_by_region over the models whose cells are given
+    (filter the cells with filter_models first, as one would the models)."""
+    frame = cells if end is None else cells.filter(pl.col("date") <= end)
+    if frame.is_empty():
+        return pl.DataFrame(schema={"date": pl.Date, "region": pl.Utf8, "cumulative_downloads": pl.Int64})
+    in_range = _in_range(frame, start)
+    per_day = in_range.group_by(["region", "date"]).agg(pl.col("increment").sum())
+    dates = in_range.select("date").unique()
+    regions = [r for r in REGIONS if r in set(per_day["region"].to_list())]
+    grid = dates.join(pl.DataFrame({"region": pl.Series(regions, dtype=pl.Utf8)}), how="cross")
+    return (
+        grid.join(per_day, on=["region", "date"], how="left")
+        .with_columns(pl.col("increment").fill_null(0))
+        .sort(["region", "date"])
+        .with_columns(pl.col("increment").cum_sum().over("region").cast(pl.Int64).alias("cumulative_downloads"))
+        .select("date", "region", "cumulative_downloads")
+        .sort(["date", "region"])
+    )
+
+
+def download_share_by_org(cells: pl.DataFrame, *, start: dt.date | None = None, end: dt.date | None = None,
+                          top_n: int = 8) -> pl.DataFrame:
+    """shares.download_share_by_org over the models whose cells are given."""
+    in_range = _in_range(cells if end is None else cells.filter(pl.col("date") <= end), start)
+    if in_range.is_empty():
+        return pl.DataFrame(schema={"month": pl.Date, "organization": pl.Utf8, "downloads": pl.Int64,
+                                    "share": pl.Float64})
+    by_org = in_range.with_columns(pl.col("date").dt.truncate("1mo").alias("month"))
+    top = (by_org.group_by("organization").agg(pl.col("increment").sum()).sort(["increment", "organization"],
+           descending=[True, False]).head(top_n)["organization"].to_list())
+    return (
+        by_org.with_columns(
+            pl.when(pl.col("organization").is_in(top)).then(pl.col("organization")).otherwise(pl.lit("other"))
+            .alias("organization")
+        )
+        .group_by(["month", "organization"]).agg(pl.col("increment").sum().cast(pl.Int64).alias("downloads"))
+        .with_columns((pl.col("downloads") / pl.col("downloads").sum().over("month")).fill_nan(0.0).alias("share"))
+        .sort(["month", "downloads"], descending=[False, True])
+    )
