@@ -15,6 +15,7 @@ import json
 import logging
 
 import orjson
+import psycopg
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ class Prepared:
     fields: dict
     parents: list[tuple[str, str, str]]
     lineage_known: bool
+    json: dict[str, str]  # the JSON text of the list and object fields, serialised once
 
 
 def _as_datetime(value: object, field: str) -> dt.datetime | None:
@@ -161,19 +163,26 @@ def prepare(record: dict, curation: Curation) -> Prepared:
         "likes": _as_count(record.get("likes"), "likes"),
         **curated_fields(normalised, curation),
     }
-    _refuse_nul(fields)
+    texts = _refuse_nul(fields)
     lineage_known = any(key in record for key in ("baseModels", "cardData", "tags"))
-    return Prepared(normalised, hub_id, namespace, fields, parse_parents(normalised), lineage_known)
+    return Prepared(normalised, hub_id, namespace, fields, parse_parents(normalised), lineage_known, texts)
 
 
-def _refuse_nul(fields: dict) -> None:
-    """PostgreSQL stores no NUL character in text or jsonb: such a record is quarantined, not crashed on."""
+def _refuse_nul(fields: dict) -> dict[str, str]:
+    """PostgreSQL stores no NUL character in text or jsonb: such a record is quarantined, not crashed on.
+
+    Returns the JSON text of the list and object fields, which the COPY then reuses.
+    """
+    texts = {}
     for key, value in fields.items():
         if isinstance(value, str):
             if "\x00" in value:
                 raise InvalidRecord(f"{key}: contains a NUL character")
-        elif isinstance(value, (list, dict)) and "\\u0000" in _json(value):
-            raise InvalidRecord(f"{key}: contains a NUL character")
+        elif isinstance(value, (list, dict)):
+            text = texts[key] = _json(value)
+            if "\\u0000" in text:
+                raise InvalidRecord(f"{key}: contains a NUL character")
+    return texts
 
 
 def upsert_hub_records(
@@ -216,11 +225,14 @@ def upsert_hub_records(
     if not prepared:
         return counts
 
-    edges, rejected = _accepted_edges(prepared)
+    # Models some stored edge already names as its parent: the only ones that can close a cycle as
+    # children, and the only ones with edges waiting for them (one index look-up for both).
+    named = stored_parents_among(set(prepared))
+    edges, rejected = _accepted_edges(prepared, named)
     counts["rejected_edges"] = rejected
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _write_postgres(prepared, edges, snapshot_date, source)
+            _write_postgres(prepared, edges, named, snapshot_date, source)
         else:
             _write_orm(prepared, edges, snapshot_date, source)
     counts["models"] = counts["snapshots"] = len(prepared)
@@ -250,11 +262,11 @@ class PlannerStats:
             self.next_at = self.written * 2
 
 
-def _accepted_edges(prepared: dict[str, Prepared]) -> tuple[list[tuple[str, str, str, str]], int]:
+def _accepted_edges(prepared: dict[str, Prepared], named: set[str]) -> tuple[list[tuple[str, str, str, str]], int]:
     """[(child, parent, relation, source)] minus self-references and cycles (each logged).
 
-    An edge child → parent closes a cycle only if the child already has descendants (stored, or
-    in this batch): only those children's ancestry is loaded and walked. A new leaf, by far the
+    An edge child → parent closes a cycle only if the child already has descendants (stored: in
+    `named`, or in this batch): only those children's ancestry is loaded and walked. A new leaf, by far the
     most common record, costs one set lookup.
     """
     children = [p for p in prepared.values() if p.lineage_known]
@@ -262,7 +274,7 @@ def _accepted_edges(prepared: dict[str, Prepared]) -> tuple[list[tuple[str, str,
         return [], 0
     child_ids = {p.hub_id for p in children}
     batch_parents = {parent for p in children for parent, _, _ in p.parents}
-    with_descendants = (child_ids & batch_parents) | stored_parents_among(child_ids & _with_parents(children))
+    with_descendants = (child_ids & batch_parents) | (named & _with_parents(children))
     graph = LineageGraph.around(with_descendants | {par for p in children if p.hub_id in with_descendants
                                                     for par, _, _ in p.parents})
     edges: list[tuple[str, str, str, str]] = []
@@ -289,10 +301,14 @@ def _with_parents(children: list[Prepared]) -> set[str]:
 def stored_parents_among(hub_ids: set[str]) -> set[str]:
     """Which of these ids some stored edge names as its parent (they have descendants)."""
     ids = sorted(hub_ids)
-    step = 50_000 if connection.vendor == "postgresql" else 500  # SQLite caps query parameters
     found: set[str] = set()
-    for start in range(0, len(ids), step):
-        found.update(LineageEdge.objects.filter(parent_hub_id__in=ids[start:start + step])
+    if connection.vendor == "postgresql":  # one array parameter: no SQL to build for thousands of ids
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT parent_hub_id FROM catalog_lineageedge WHERE parent_hub_id = ANY(%s)",
+                           [ids])
+            return {row[0] for row in cursor.fetchall()}
+    for start in range(0, len(ids), 500):  # SQLite caps the number of query parameters
+        found.update(LineageEdge.objects.filter(parent_hub_id__in=ids[start:start + 500])
                      .values_list("parent_hub_id", flat=True).distinct())
     return found
 
@@ -374,34 +390,118 @@ def _json(value) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _write_postgres(prepared: dict[str, Prepared], edges: list, snapshot_date: dt.date, source: str) -> None:
+def _write_postgres(prepared: dict[str, Prepared], edges: list, named: set[str], snapshot_date: dt.date,
+                    source: str) -> None:
+    """Models not stored yet go straight in by COPY; stored ones through the temp-table upsert.
+
+    A new model has no snapshot, no edge of its own and nothing an admin kept, so what it needs is
+    plain rows in the three tables: COPY writes them at bulk speed, where INSERT … ON CONFLICT pays
+    a speculative insertion per row. If a concurrent writer stores one of them between the look-up
+    and the COPY, the unique index refuses it, the COPY's savepoint is rolled back and the whole
+    batch takes the upsert path, which is right whatever is stored.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(_TEMP_MODELS)
-        cursor.execute(_TEMP_EDGES)
-        cursor.execute("TRUNCATE _hr_models, _hr_edges")
-        raw = cursor.cursor
-        columns = ", ".join(["hub_id", "namespace", "lineage_known", *_MODEL_COLUMNS])
-        with raw.copy(f"COPY _hr_models ({columns}) FROM STDIN") as copy:
-            for p in prepared.values():
-                f = p.fields
-                copy.write_row((
-                    p.hub_id, p.namespace, p.lineage_known, f["author"], f["created_at"], f["last_modified"],
-                    f["release_date"], f["release_date_source"], f["pipeline_tag"], f["library_name"],
-                    f["licence_raw"], f["licence_id"], f["licence_class"], f["total_params"], f["active_params"],
-                    f["is_moe"], f["params_source"], f["size_class"], f["gated"], _json(f["tags"]),
-                    _json(f["card_data"]), f["downloads"], f["downloads_all_time"], f["likes"], f["tracked"],
-                    f["tracked_reason"],
-                ))
-        if edges:
-            with raw.copy("COPY _hr_edges (child_hub_id, parent_hub_id, relation, source) FROM STDIN") as copy:
-                for edge in edges:
-                    copy.write_row(edge)
-        cursor.execute(_UPSERT_ORGS)
-        cursor.execute(_UPSERT_MODELS)
-        cursor.execute(_UPSERT_SNAPSHOTS, [snapshot_date, source])
-        cursor.execute(_DELETE_STALE_EDGES)
-        if edges:
-            cursor.execute(_UPSERT_EDGES)
+        outside = {parent for _, parent, _, _ in edges if parent not in prepared}
+        stored = _stored_model_ids(cursor, [*prepared, *outside])
+        new = {hub_id: p for hub_id, p in prepared.items() if hub_id not in stored}
+        if new:
+            try:
+                with transaction.atomic():
+                    _copy_new(cursor, new, [e for e in edges if e[0] in new], stored, named, snapshot_date, source)
+            except psycopg.errors.UniqueViolation:
+                new = {}
+        rest = {hub_id: p for hub_id, p in prepared.items() if hub_id not in new}
+        if rest:
+            _upsert(cursor, rest, [e for e in edges if e[0] in rest], named, snapshot_date, source)
+
+
+def _stored_model_ids(cursor, hub_ids: list[str]) -> dict[str, int]:
+    cursor.execute("SELECT hub_id, id FROM catalog_hubmodel WHERE hub_id = ANY(%s)", [hub_ids])
+    return dict(cursor.fetchall())
+
+
+def _organization_ids(cursor, namespaces: set[str]) -> dict[str, int]:
+    """Ids of these namespaces, creating the unseen ones with an unknown region (a known one is never touched)."""
+    if not namespaces:
+        return {}
+    cursor.execute("SELECT namespace, id FROM catalog_organization WHERE namespace = ANY(%s)", [list(namespaces)])
+    ids = dict(cursor.fetchall())
+    missing = sorted(namespaces - ids.keys())
+    if missing:
+        cursor.execute("INSERT INTO catalog_organization (namespace, display_name, region, region_source, notes) "
+                       "SELECT ns, ns, 'unknown', 'default', '' FROM unnest(%s::text[]) AS ns "
+                       "ON CONFLICT (namespace) DO NOTHING", [missing])
+        cursor.execute("SELECT namespace, id FROM catalog_organization WHERE namespace = ANY(%s)", [missing])
+        ids.update(cursor.fetchall())
+    return ids
+
+
+_NEW_MODEL_COLUMNS = ", ".join(["id", "hub_id", "organization_id", *_MODEL_COLUMNS, "first_seen_at", "last_seen_at"])
+
+
+def _copy_new(cursor, new: dict[str, Prepared], edges: list, stored: dict[str, int], named: set[str],
+              snapshot_date: dt.date, source: str) -> None:
+    cursor.execute("SELECT now(), array(SELECT nextval(pg_get_serial_sequence('catalog_hubmodel', 'id')) "
+                   "FROM generate_series(1, %s))", [len(new)])
+    now, ids = cursor.fetchone()
+    model_ids = dict(zip(new, ids))
+    org_ids = _organization_ids(cursor, {p.namespace for p in new.values() if p.namespace})
+    raw = cursor.cursor
+    with raw.copy(f"COPY catalog_hubmodel ({_NEW_MODEL_COLUMNS}) FROM STDIN") as copy:
+        for hub_id, p in new.items():
+            copy.write_row((model_ids[hub_id], hub_id, org_ids.get(p.namespace), *_model_values(p), now, now))
+    with raw.copy("COPY catalog_downloadsnapshot (model_id, date, downloads, downloads_all_time, likes, source) "
+                  "FROM STDIN") as copy:
+        for hub_id, p in new.items():
+            f = p.fields
+            copy.write_row((model_ids[hub_id], snapshot_date, f["downloads"], f["downloads_all_time"], f["likes"],
+                            source))
+    if edges:
+        with raw.copy("COPY catalog_lineageedge (child_id, parent_id, parent_hub_id, relation, source) "
+                      "FROM STDIN") as copy:
+            for child, parent, relation, edge_source in edges:
+                copy.write_row((model_ids[child], model_ids.get(parent) or stored.get(parent), parent, relation,
+                                edge_source))
+    # Edges stored before their parent arrived point at it now (only a `named` model has any).
+    waited_for = [hub_id for hub_id in new if hub_id in named]
+    if waited_for:
+        cursor.execute("UPDATE catalog_lineageedge e SET parent_id = m.id "
+                       "FROM unnest(%s::text[], %s::bigint[]) AS m(hub_id, id) "
+                       "WHERE e.parent_id IS NULL AND e.parent_hub_id = m.hub_id",
+                       [waited_for, [model_ids[hub_id] for hub_id in waited_for]])
+
+
+def _model_values(p: Prepared) -> tuple:
+    """The values of _MODEL_COLUMNS, in order."""
+    f = p.fields
+    return (f["author"], f["created_at"], f["last_modified"], f["release_date"], f["release_date_source"],
+            f["pipeline_tag"], f["library_name"], f["licence_raw"], f["licence_id"], f["licence_class"],
+            f["total_params"], f["active_params"], f["is_moe"], f["params_source"], f["size_class"], f["gated"],
+            p.json["tags"], p.json["card_data"], f["downloads"], f["downloads_all_time"], f["likes"],
+            f["tracked"], f["tracked_reason"])
+
+
+def _upsert(cursor, prepared: dict[str, Prepared], edges: list, named: set[str], snapshot_date: dt.date,
+            source: str) -> None:
+    cursor.execute(_TEMP_MODELS)
+    cursor.execute(_TEMP_EDGES)
+    cursor.execute("TRUNCATE _hr_models, _hr_edges")
+    raw = cursor.cursor
+    columns = ", ".join(["hub_id", "namespace", "lineage_known", *_MODEL_COLUMNS])
+    with raw.copy(f"COPY _hr_models ({columns}) FROM STDIN") as copy:
+        for p in prepared.values():
+            copy.write_row((p.hub_id, p.namespace, p.lineage_known, *_model_values(p)))
+    if edges:
+        with raw.copy("COPY _hr_edges (child_hub_id, parent_hub_id, relation, source) FROM STDIN") as copy:
+            for edge in edges:
+                copy.write_row(edge)
+    cursor.execute(_UPSERT_ORGS)
+    cursor.execute(_UPSERT_MODELS)
+    cursor.execute(_UPSERT_SNAPSHOTS, [snapshot_date, source])
+    cursor.execute(_DELETE_STALE_EDGES)
+    if edges:
+        cursor.execute(_UPSERT_EDGES)
+    if not named.isdisjoint(prepared):
         cursor.execute(_RESOLVE_PENDING)
 
 
