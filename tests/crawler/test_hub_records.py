@@ -156,3 +156,46 @@ def test_it_keeps_what_an_admin_set_by_hand():
     model = HubModel.objects.get()
     assert (model.release_date, model.release_date_source) == (dt.date(2020, 1, 1), "admin")
     assert (model.total_params, model.params_source) == (1, "admin")
+
+
+def test_a_batch_of_new_and_stored_models_links_every_edge_to_the_parents_it_knows():
+    upsert(record("p/base"))
+    upsert(record("p/base", cardData={"base_model": "q/later"}), record("n/kid", cardData={"base_model": "p/base"}),
+           record("n/grandkid", cardData={"base_model": "n/kid"}))
+    parents = dict(LineageEdge.objects.values_list("child__hub_id", "parent__hub_id"))
+    assert parents == {"p/base": None, "n/kid": "p/base", "n/grandkid": "n/kid"}
+    upsert(record("q/later"))
+    assert LineageEdge.objects.get(child__hub_id="p/base").parent.hub_id == "q/later"
+    assert DownloadSnapshot.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_model_another_writer_stores_while_the_batch_is_being_written_is_updated_not_duplicated():
+    import threading
+
+    from django.db import connection, transaction
+
+    stored, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                HubModel.objects.create(hub_id="race/model", author="race", downloads=1)
+                stored.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert stored.wait(10)
+    # The batch looks the model up before the writer commits, so it tries to COPY it as new and
+    # waits on the unique index; the writer then commits and the batch must fall back to the upsert.
+    threading.Timer(0.5, release.set).start()
+    with transaction.atomic():
+        counts = upsert(record("race/model", downloads=7), record("race/other"))
+    writer.join(10)
+    assert counts["models"] == 2
+    assert HubModel.objects.get(hub_id="race/model").downloads == 7
+    assert sorted(DownloadSnapshot.objects.values_list("model__hub_id", "downloads")) == [
+        ("race/model", 7), ("race/other", 10)]
