@@ -115,7 +115,8 @@ def _derivatives(p: ChartParams) -> Computed:
 def _licences(p: ChartParams) -> Computed:
     # The models in scope, the edges touching them, and the bases of their derivatives: all the
     # licence mix and the conflicts read, not the whole catalogue.
-    everyone = frames.models(filters=p.filters, parents_of_edges=True)
+    everyone = frames.models(("hub_id", "licence_id", "licence_class", "downloads_all_time"), p.filters,
+                             parents_of_edges=True)
     models, edges = filter_models(everyone, p.filters), frames.edges(p.filters, touching=True)
     return Computed(licences.licence_mix(models, edges), frames.latest_created_date(),
                     extra={"conflicts": licences.licence_conflicts(models, edges, everyone)})
