@@ -1,4 +1,4 @@
-"""All three probes on SmolLM2-135M, and the tooling probe on Gemma-3-270M, run by a REAL Celery worker on
+"""All three probes on SmolLM2-135M and on Gemma-3-270M, run by a REAL Celery worker on
 the `gpu` queue (Redis broker, PostgreSQL rows); these tests read what it stored."""
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def test_it_stores_results_in_the_one_schema(worker_outcome):
         assert result["model"]["origin"] == "registered"
 
 
-def test_it_scores_the_benchmark_well_above_chance_with_the_hashed_item_set(worker_outcome):
-    result = by_probe(worker_outcome, SMOLLM2_ID, "benchmark")["result"]
+@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
+def test_it_scores_the_benchmark_well_above_chance_with_the_hashed_item_set(worker_outcome, hub_id):
+    result = by_probe(worker_outcome, hub_id, "benchmark")["result"]
     metrics = result["metrics"]
     raw = (ITEMS_DIR / "benchmark-v1.jsonl").read_bytes()
     items = [json.loads(line) for line in raw.decode().splitlines()]
@@ -66,9 +67,10 @@ def test_it_scores_the_benchmark_well_above_chance_with_the_hashed_item_set(work
     assert 0.05 < metrics["exact_match"] <= 1.0
 
 
-def test_it_aggregates_acc_and_acc_norm_from_the_per_choice_loglikelihoods(worker_outcome):
+@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
+def test_it_aggregates_acc_and_acc_norm_from_the_per_choice_loglikelihoods(worker_outcome, hub_id):
     # An independent recomputation from the stored per-choice scores, lm-eval's way.
-    result = by_probe(worker_outcome, SMOLLM2_ID, "benchmark")["result"]
+    result = by_probe(worker_outcome, hub_id, "benchmark")["result"]
     items = {json.loads(line)["id"]: json.loads(line)
              for line in (ITEMS_DIR / "benchmark-v1.jsonl").read_text().splitlines()}
     acc, acc_norm, n = 0, 0, 0
@@ -95,8 +97,9 @@ def test_it_writes_an_lm_eval_shaped_results_file_for_the_benchmark(worker_outco
     assert lm_eval["task_hashes"][task] == result["metrics"]["item_set_hash"]
 
 
-def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome):
-    metrics = by_probe(worker_outcome, SMOLLM2_ID, "finetune")["result"]["metrics"]
+@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
+def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome, hub_id):
+    metrics = by_probe(worker_outcome, hub_id, "finetune")["result"]["metrics"]
     assert metrics["final_loss"] < 0.5 * metrics["initial_loss"]
     assert metrics["heldout_gain"] > 0.5
     for task, row in metrics["tasks"].items():
@@ -107,8 +110,9 @@ def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome):
     assert set(metrics["steps_to_target"]) == set(FINETUNE_DEFAULTS["tasks"]) and len(metrics["tasks"]) >= 3
 
 
-def test_it_reports_forgetting_lr_sweep_memory_and_throughput(worker_outcome):
-    run = by_probe(worker_outcome, SMOLLM2_ID, "finetune")
+@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
+def test_it_reports_forgetting_lr_sweep_memory_and_throughput(worker_outcome, hub_id):
+    run = by_probe(worker_outcome, hub_id, "finetune")
     metrics = run["result"]["metrics"]
     assert math.isfinite(metrics["forgetting"]) and metrics["general_nll_before"] > 0
     assert len(metrics["lr_sweep"]) == 3 and metrics["lr_sensitivity"] >= 0
@@ -133,25 +137,27 @@ def test_it_reports_each_tooling_check_with_its_error_text(worker_outcome):
     assert result["metrics"]["checks_passed"] == 7 and result["metrics"]["checks_total"] == 8
 
 
-def test_it_runs_gemma_through_the_same_path_with_the_same_config(worker_outcome):
-    gemma = by_probe(worker_outcome, GEMMA3_ID, "tooling")
-    smol = by_probe(worker_outcome, SMOLLM2_ID, "tooling")
-    assert gemma["config_hash"] == smol["config_hash"]
-    assert gemma["result"]["model"]["architecture"].startswith("gemma3")
-    assert gemma["result"]["model"]["n_params"] > 2 * 10**8 > smol["result"]["model"]["n_params"]
-    checks = {c["name"]: c for c in gemma["result"]["checks"]}
+def test_it_runs_gemma_through_the_same_path_with_the_same_configs(worker_outcome):
+    for probe in ("benchmark", "finetune", "tooling"):
+        gemma, smol = by_probe(worker_outcome, GEMMA3_ID, probe), by_probe(worker_outcome, SMOLLM2_ID, probe)
+        assert gemma["config_hash"] == smol["config_hash"], probe  # results compare
+        assert gemma["result"]["model"]["architecture"].startswith("gemma3")
+        assert gemma["result"]["model"]["n_params"] > 2 * 10**8 > smol["result"]["model"]["n_params"]
+    assert (by_probe(worker_outcome, GEMMA3_ID, "benchmark")["result"]["metrics"]["item_set_hash"]
+            == by_probe(worker_outcome, SMOLLM2_ID, "benchmark")["result"]["metrics"]["item_set_hash"])
+    checks = {c["name"]: c for c in by_probe(worker_outcome, GEMMA3_ID, "tooling")["result"]["checks"]}
     assert checks["loads_without_remote_code"]["passed"] and checks["peft_attaches"]["passed"]
     assert checks["save_reload_same_logits"]["passed"], checks["save_reload_same_logits"]
 
 
 def test_it_feeds_full_benchmark_scores_to_the_open_closed_gap(worker_outcome):
     entries = {e["model_name"]: e for e in worker_outcome["leaderboard"]}
-    assert set(entries) == {SMOLLM2_ID}  # tooling results feed nothing
-    smol = by_probe(worker_outcome, SMOLLM2_ID, "benchmark")
-    entry = entries[SMOLLM2_ID]
-    assert entry["benchmark"] == "observatory-benchmark" and entry["open_weights"] is True
-    assert entry["score"] == smol["result"]["metrics"]["accuracy"]
-    assert entry["organization"] == "HuggingFaceTB"
+    assert set(entries) == {SMOLLM2_ID, GEMMA3_ID}  # one entry a benchmarked model; tooling and fine-tune feed nothing
+    for hub_id, organization in ((SMOLLM2_ID, "HuggingFaceTB"), (GEMMA3_ID, "google")):
+        entry = entries[hub_id]
+        assert entry["benchmark"] == "observatory-benchmark" and entry["open_weights"] is True
+        assert entry["score"] == by_probe(worker_outcome, hub_id, "benchmark")["result"]["metrics"]["accuracy"]
+        assert entry["organization"] == organization
 
 
 def test_it_serves_probe_run_status_as_json(worker_outcome, client):
@@ -170,9 +176,10 @@ def test_it_renders_the_model_card_partial_comparing_the_two_models(worker_outco
 
     probe_runs = ProbeRun.objects.select_related("run").filter(hub_id=SMOLLM2_ID, pk__in=worker_outcome["ids"])
     html = render_to_string("gpu_workers/model_probes.html", {"probe_runs": probe_runs})
-    smol = by_probe(worker_outcome, SMOLLM2_ID, "benchmark")["result"]["metrics"]
-    assert html.count(GEMMA3_ID) == 1  # one column: the tooling table, the only probe both ran
-    assert SMOLLM2_ID in html and f"{100 * smol['accuracy']:.1f} %" in html
+    assert html.count(GEMMA3_ID) == 3  # a peer column in each probe's table: same configs, so comparable
+    for hub_id in (SMOLLM2_ID, GEMMA3_ID):
+        metrics = by_probe(worker_outcome, hub_id, "benchmark")["result"]["metrics"]
+        assert f"{100 * metrics['accuracy']:.1f} %" in html
     assert "fail: weights are gguf" in html and html.count(">pass<") >= 7
     assert "Fine-tunability" in html and "Tooling readiness" in html and "Held-out gain" in html
     assert "Source: Open Model Observatory probes" in html
