@@ -154,5 +154,6 @@ def relative_adoption(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.
         .rename({"days": "days_since_release", "cumulative": "cumulative_downloads",
                  "reference": "reference_10th", "top_median": "top10_median_downloads"})
         .drop("model_id")
-        .sort(["size_class", "downloads_all_time"], descending=[False, True], nulls_last=True)
+        # Hub ids break ties: a deterministic order whatever order the database returned the rows in.
+        .sort(["size_class", "downloads_all_time", "hub_id"], descending=[False, True, False], nulls_last=True)
     )

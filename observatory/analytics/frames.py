@@ -49,6 +49,16 @@ def _frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    # SQLite hands an expression's date (DATE(created_at)) back as ISO text; only columns it
+    # declares as dates come back as datetime.date. Parse the text, never let polars read a
+    # number as days since 1970.
+    date_columns = [i for i, dtype in enumerate(schema.values()) if dtype == pl.Date]
+    if date_columns and rows:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i in date_columns:
+                if isinstance(row[i], str):
+                    row[i] = dt.date.fromisoformat(row[i][:10])
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -100,7 +110,9 @@ def _adbc_uri() -> str:
     auth = quote(s.get("USER") or "", safe="")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"], safe="")
-    return f"postgresql://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+    # A UTC session, like Django's: DATE(created_at) must not depend on the server's time zone.
+    return (f"postgresql://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+            "?options=-c%20TimeZone%3DUTC")
 
 
 def close_arrow_connections() -> None:
@@ -189,7 +201,7 @@ MODEL_COLUMNS = {
     "model_id": "m.id", "hub_id": "m.hub_id", "organization": "COALESCE(o.namespace, m.author)",
     "region": "COALESCE(o.region, 'unknown')", "tracked": "m.tracked", "size_class": "NULLIF(m.size_class, '')",
     "licence_id": "m.licence_id", "licence_class": "m.licence_class", "pipeline_tag": "m.pipeline_tag",
-    "release_date": "m.release_date", "created_date": "CAST(m.created_at AS DATE)", "downloads": "m.downloads",
+    "release_date": "m.release_date", "created_date": "DATE(m.created_at)", "downloads": "m.downloads",
     "downloads_all_time": "m.downloads_all_time",
 }
 # What every filter needs; a metric asks for more by name.
@@ -255,7 +267,7 @@ def latest_created_date() -> dt.date | None:
         value = cursor.fetchone()[0]
     if isinstance(value, str):  # SQLite
         return dt.date.fromisoformat(value[:10])
-    # The loaders' CAST(created_at AS DATE) runs in a UTC session: the UTC date.
+    # The loaders' DATE(created_at) runs in a UTC session (Django's and the ADBC one): the UTC date.
     return value.astimezone(dt.timezone.utc).date() if value is not None else None
 
 

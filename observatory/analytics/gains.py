@@ -19,6 +19,7 @@ import datetime as dt
 
 import polars as pl
 
+from observatory.analytics import shares
 from observatory.analytics.adoption import REGIONS
 
 CELL = ("tracked", "region", "organization", "size_class", "pipeline_tag")
@@ -73,17 +74,5 @@ def download_share_by_org(cells: pl.DataFrame, *, start: dt.date | None = None, 
     """shares.download_share_by_org over the models whose cells are given."""
     in_range = _in_range(cells if end is None else cells.filter(pl.col("date") <= end), start)
     if in_range.is_empty():
-        return pl.DataFrame(schema={"month": pl.Date, "organization": pl.Utf8, "downloads": pl.Int64,
-                                    "share": pl.Float64})
-    by_org = in_range.with_columns(pl.col("date").dt.truncate("1mo").alias("month"))
-    top = (by_org.group_by("organization").agg(pl.col("increment").sum()).sort(["increment", "organization"],
-           descending=[True, False]).head(top_n)["organization"].to_list())
-    return (
-        by_org.with_columns(
-            pl.when(pl.col("organization").is_in(top)).then(pl.col("organization")).otherwise(pl.lit("other"))
-            .alias("organization")
-        )
-        .group_by(["month", "organization"]).agg(pl.col("increment").sum().cast(pl.Int64).alias("downloads"))
-        .with_columns((pl.col("downloads") / pl.col("downloads").sum().over("month")).fill_nan(0.0).alias("share"))
-        .sort(["month", "downloads"], descending=[False, True])
-    )
+        return pl.DataFrame(schema=shares.EMPTY_SHARES)
+    return shares.monthly_shares(in_range, top_n=top_n)

@@ -65,7 +65,8 @@ def frontiers(models: pl.DataFrame) -> pl.DataFrame:
 
 def closed_frontier(models: pl.DataFrame) -> pl.DataFrame:
     """Every closed model that set a new closed record when it was released."""
-    closed = models.filter(~pl.col("open_weights")).sort(["date", "score"], descending=[False, True])
+    # The model name breaks a same-day, same-score tie: one record-setter, the same on every run.
+    closed = models.filter(~pl.col("open_weights")).sort(["date", "score", "model"], descending=[False, True, False])
     return closed.filter(pl.col("score") > pl.col("score").cum_max().shift(1).fill_null(float("-inf")))
 
 
@@ -73,7 +74,7 @@ def horizontal_gaps(models: pl.DataFrame, *, threshold: float = 0.0, as_of: dt.d
     """For each closed frontier model: months until the first open model released on or after it
     scoring at least (its score - threshold). Unmatched: months from its release to `as_of`.
     """
-    open_models = models.filter(pl.col("open_weights")).sort(["date", "score"], descending=[False, True])
+    open_models = models.filter(pl.col("open_weights")).sort(["date", "score", "model"], descending=[False, True, False])
     rows = []
     for closed in closed_frontier(models).iter_rows(named=True):
         match = open_models.filter((pl.col("date") >= closed["date"])

@@ -22,14 +22,34 @@ from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
 
 
+# Counting tens of millions of snapshot rows takes PostgreSQL seconds (a sequential or index-only
+# scan every time): count once per data version. Every import, crawl and probe run moves the
+# version on; the short lifetime bounds staleness after edits that do not (admin curation).
+COUNTS_SECONDS = 300
+
+
 def catalogue_counts() -> dict[str, int]:
-    return {
-        "models": HubModel.objects.count(),
-        "organizations": Organization.objects.count(),
-        "snapshots": DownloadSnapshot.objects.count(),
-        "lineage_edges": LineageEdge.objects.count(),
-        "leaderboard_entries": LeaderboardEntry.objects.count(),
-    }
+    return _summary()["counts"]
+
+
+def _summary() -> dict:
+    key = f"stats:summary:v{data_version()}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = {
+            "counts": {
+                "models": HubModel.objects.count(),
+                "organizations": Organization.objects.count(),
+                "snapshots": DownloadSnapshot.objects.count(),
+                "lineage_edges": LineageEdge.objects.count(),
+                "leaderboard_entries": LeaderboardEntry.objects.count(),
+            },
+            "by_region": dict(Organization.objects.values_list("region").annotate(n=Count("id"))
+                              .values_list("region", "n")),
+            "latest_snapshot": DownloadSnapshot.objects.aggregate(latest=Max("date"))["latest"],
+        }
+        cache.set(key, summary, COUNTS_SECONDS)
+    return summary
 
 
 @csrf_exempt  # read-only: an unsafe method gets require_GET's 405, not a CSRF 403
@@ -54,9 +74,8 @@ def _cumulative_chart_html() -> str:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    counts = catalogue_counts()
-    by_region = dict(Organization.objects.values_list("region").annotate(n=Count("id")).values_list("region", "n"))
-    latest = DownloadSnapshot.objects.aggregate(latest=Max("date"))["latest"]
+    summary = _summary()
+    counts, by_region, latest = summary["counts"], summary["by_region"], summary["latest_snapshot"]
     context = {
         "counts": counts,
         "regions": [(r, by_region.get(r, 0)) for r in ("us", "china", "eu", "other", "unknown")],

@@ -25,6 +25,18 @@ def test_it_returns_the_catalogue_counts_as_json(loaded_db, client):
     assert body["models"] >= 4167
 
 
+def test_it_counts_once_per_data_version_and_recounts_when_the_data_moves_on(loaded_db, client):
+    from observatory.catalog.runs import bump_data_version
+
+    before = client.get("/api/stats").json()
+    HubModel.objects.create(hub_id="counted-later/new-model", author="counted-later")
+    assert client.get("/api/stats").json() == before  # the same data version: the cached count
+    bump_data_version()  # what every import, crawl and probe run does when its data is in
+    after = client.get("/api/stats").json()
+    assert after == {**before, "models": before["models"] + 1}
+    assert f"{after['models']:,}" in client.get("/").content.decode()
+
+
 def test_it_renders_the_counts_and_a_local_plotly_chart_on_the_home_page(loaded_db, client):
     page = client.get("/").content.decode()
     assert f"{HubModel.objects.count():,}" in page
