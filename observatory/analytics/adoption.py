@@ -49,8 +49,14 @@ def cumulative_downloads_by_region(
             .alias("increment")
         )
     )
+    return accumulate_by_region(increments)
+
+
+def accumulate_by_region(increments: pl.DataFrame) -> pl.DataFrame:
+    """(date, region, increment) rows → each region's running total on every date present, a
+    region with nothing that day carrying its total forward (the stacked areas need every cell)."""
     per_day = increments.group_by(["region", "date"]).agg(pl.col("increment").sum())
-    dates = in_range.select("date").unique()
+    dates = increments.select("date").unique()
     regions = [r for r in REGIONS if r in set(per_day["region"].to_list())]
     grid = dates.join(pl.DataFrame({"region": pl.Series(regions, dtype=pl.Utf8)}), how="cross")
     return (

@@ -20,7 +20,7 @@ import datetime as dt
 import polars as pl
 
 from observatory.analytics import shares
-from observatory.analytics.adoption import REGIONS
+from observatory.analytics.adoption import accumulate_by_region
 
 CELL = ("tracked", "region", "organization", "size_class", "pipeline_tag")
 
@@ -54,19 +54,7 @@ def cumulative_downloads_by_region(cells: pl.DataFrame, *, start: dt.date | None
     frame = cells if end is None else cells.filter(pl.col("date") <= end)
     if frame.is_empty():
         return pl.DataFrame(schema={"date": pl.Date, "region": pl.Utf8, "cumulative_downloads": pl.Int64})
-    in_range = _in_range(frame, start)
-    per_day = in_range.group_by(["region", "date"]).agg(pl.col("increment").sum())
-    dates = in_range.select("date").unique()
-    regions = [r for r in REGIONS if r in set(per_day["region"].to_list())]
-    grid = dates.join(pl.DataFrame({"region": pl.Series(regions, dtype=pl.Utf8)}), how="cross")
-    return (
-        grid.join(per_day, on=["region", "date"], how="left")
-        .with_columns(pl.col("increment").fill_null(0))
-        .sort(["region", "date"])
-        .with_columns(pl.col("increment").cum_sum().over("region").cast(pl.Int64).alias("cumulative_downloads"))
-        .select("date", "region", "cumulative_downloads")
-        .sort(["date", "region"])
-    )
+    return accumulate_by_region(_in_range(frame, start))
 
 
 def download_share_by_org(cells: pl.DataFrame, *, start: dt.date | None = None, end: dt.date | None = None,
