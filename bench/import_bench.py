@@ -63,19 +63,17 @@ def load_curation_tables(data_dir: Path) -> None:
 
 
 def time_import(records: list[dict], batch: int) -> float:
+    """The hub-stats importer's own loop (ingest.importers.hubstats.store_rows) over the replicated rows."""
     from django.db import transaction
 
     from ingest.curation import load_curation
-    from ingest.hub_records import PlannerStats, upsert_hub_records
+    from ingest.importers import hubstats
 
     curation = load_curation()
-    stats = PlannerStats()  # as import_hubstats does
     started = time.perf_counter()
     with transaction.atomic():
-        for start in range(0, len(records), batch):
-            counts = upsert_hub_records(records[start:start + batch], snapshot_date=dt.date(2026, 6, 5),
-                                        source="bench", quarantine_invalid=False, curation=curation)
-            stats.wrote(counts["models"])
+        hubstats.store_rows(records, snapshot_date=dt.date(2026, 6, 5), source="bench", curation=curation,
+                            batch=batch)
     return time.perf_counter() - started
 
 

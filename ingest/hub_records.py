@@ -16,7 +16,8 @@ import logging
 
 import orjson
 import psycopg
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -185,26 +186,24 @@ def _refuse_nul(fields: dict) -> dict[str, str]:
     return texts
 
 
-def upsert_hub_records(
-    records: Iterable[dict],
-    *,
-    snapshot_date: dt.date,
-    source: str,
-    run=None,
-    quarantine_invalid: bool = True,
-    curation: Curation | None = None,
-) -> dict[str, int]:
-    """Validate and upsert one batch of records; returns counts. Call inside your transaction.
+@dataclass
+class PreparedBatch:
+    """One batch validated and normalised in Python, not written yet (no database access)."""
 
-    Feed it batches of a few thousand records: each batch is a handful of statements, whatever
-    its size (on PostgreSQL one COPY into a temporary table, then INSERT … ON CONFLICT from it).
-    """
-    curation = curation or load_curation()
-    counts = {"records": 0, "models": 0, "snapshots": 0, "edges": 0, "rejected_edges": 0, "quarantined": 0}
+    records: int
+    prepared: dict[str, Prepared]
+    quarantined: list[QuarantinedRecord]
+
+
+def prepare_batch(records: Iterable[dict], *, source: str, run=None, quarantine_invalid: bool = True,
+                  curation: Curation) -> PreparedBatch:
+    """Validate and normalise a batch. Pure Python over the curation read beforehand: safe on a
+    helper thread while the database writes the previous batch."""
     prepared: dict[str, Prepared] = {}
     quarantined: list[QuarantinedRecord] = []
+    count = 0
     for record in records:
-        counts["records"] += 1
+        count += 1
         try:
             item = prepare(record, curation)
         except InvalidRecord as exc:
@@ -219,9 +218,17 @@ def upsert_hub_records(
             log.warning("record quarantined id=%s source=%s reason=%s", key, source, exc)
             continue
         prepared[item.hub_id] = item  # the same id twice in one batch: the later one wins
-    if quarantined:
-        QuarantinedRecord.objects.bulk_create(quarantined)
-        counts["quarantined"] = len(quarantined)
+    return PreparedBatch(count, prepared, quarantined)
+
+
+def write_batch(batch: PreparedBatch, *, snapshot_date: dt.date, source: str) -> dict[str, int]:
+    """Store a prepared batch; returns counts. Call inside your transaction."""
+    counts = {"records": batch.records, "models": 0, "snapshots": 0, "edges": 0, "rejected_edges": 0,
+              "quarantined": 0}
+    if batch.quarantined:
+        QuarantinedRecord.objects.bulk_create(batch.quarantined)
+        counts["quarantined"] = len(batch.quarantined)
+    prepared = batch.prepared
     if not prepared:
         return counts
 
@@ -238,6 +245,60 @@ def upsert_hub_records(
     counts["models"] = counts["snapshots"] = len(prepared)
     counts["edges"] = len(edges)
     return counts
+
+
+def upsert_hub_records(
+    records: Iterable[dict],
+    *,
+    snapshot_date: dt.date,
+    source: str,
+    run=None,
+    quarantine_invalid: bool = True,
+    curation: Curation | None = None,
+) -> dict[str, int]:
+    """Validate and upsert one batch of records; returns counts. Call inside your transaction.
+
+    Feed it batches of a few thousand records: each batch is a handful of statements, whatever
+    its size (on PostgreSQL one COPY into a temporary table, then INSERT … ON CONFLICT from it).
+    """
+    batch = prepare_batch(records, source=source, run=run, quarantine_invalid=quarantine_invalid,
+                          curation=curation or load_curation())
+    return write_batch(batch, snapshot_date=snapshot_date, source=source)
+
+
+class InvalidBatch(InvalidRecord):
+    """A batch of `prepared_ahead` holds an invalid record; `start` and `records` say which batch."""
+
+    def __init__(self, message: str, start: int, records: list[dict]):
+        super().__init__(message)
+        self.start, self.records = start, records
+
+
+def prepared_ahead(rows: list[dict], batch: int, **options) -> Iterator[tuple[int, PreparedBatch]]:
+    """(start, prepared batch) for each `batch` rows, the next batch prepared on a helper thread
+    while the caller writes this one.
+
+    A long import is half Python (validation, licences, curation, lineage) and half database
+    work; psycopg waits for the server without holding the GIL, so the two overlap instead of
+    adding up. Options go to prepare_batch. An invalid record raises InvalidBatch when its batch
+    is reached, after the batches before it were handed out, as in a plain loop.
+    """
+    starts = range(0, len(rows), batch)
+    if not starts:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
+        def submit(start: int) -> Future:
+            return pool.submit(prepare_batch, rows[start:start + batch], **options)
+
+        future = submit(starts[0])
+        for i, start in enumerate(starts):
+            try:
+                ready = future.result()
+            except InvalidRecord as exc:
+                raise InvalidBatch(str(exc), start, rows[start:start + batch]) from None
+            if i + 1 < len(starts):
+                future = submit(starts[i + 1])
+            yield start, ready
 
 
 class PlannerStats:

@@ -10,7 +10,7 @@ import polars as pl
 from django.db import transaction
 
 from ingest.curation import load_curation
-from ingest.hub_records import InvalidRecord, PlannerStats, upsert_hub_records
+from ingest.hub_records import InvalidBatch, InvalidRecord, PlannerStats, prepared_ahead, write_batch
 from ingest.importing import ImportFileError, progress, require_file
 
 REQUIRED_COLUMNS = {"id", "createdAt", "downloads", "downloadsAllTime", "likes", "tags", "cardData", "pipeline_tag"}
@@ -42,23 +42,28 @@ def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, p
     snapshot_date = snapshot_date or snapshot_date_from_name(path)
     if snapshot_date is None:
         raise ImportFileError(path, "no snapshot date: put YYYY-MM-DD in the file name or pass snapshot_date")
-    totals: dict[str, int] = {}
     curation = load_curation()
-    rows = frame.to_dicts()
-    stats = PlannerStats()
     with transaction.atomic():
-        batches = range(0, len(rows), BATCH)
-        for start in progress(batches, total=len(batches), desc=path.name, enabled=progress_bar):
-            batch = rows[start:start + BATCH]
-            try:
-                counts = upsert_hub_records(batch, snapshot_date=snapshot_date, source="hub-stats", run=run,
-                                            quarantine_invalid=False, curation=curation)
-            except InvalidRecord as exc:
-                row, column = _locate(batch, start, str(exc), curation)
-                raise ImportFileError(path, str(exc), row=row, column=column) from None
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
-            stats.wrote(counts["models"])
+        try:
+            return store_rows(frame.to_dicts(), snapshot_date=snapshot_date, source="hub-stats", run=run,
+                              curation=curation, progress_bar=progress_bar, desc=path.name)
+        except InvalidBatch as exc:
+            row, column = _locate(exc.records, exc.start, str(exc), curation)
+            raise ImportFileError(path, str(exc), row=row, column=column) from None
+
+
+def store_rows(rows: list[dict], *, snapshot_date: dt.date, source: str, curation, run=None, batch: int = BATCH,
+               progress_bar: bool = False, desc: str = "") -> dict[str, int]:
+    """Every row through the Hub-record path in batches, the next batch validated while this one
+    is written. Call inside your transaction; an invalid row raises InvalidBatch."""
+    totals: dict[str, int] = {}
+    stats = PlannerStats()
+    batches = prepared_ahead(rows, batch, source=source, run=run, quarantine_invalid=False, curation=curation)
+    for _, prepared in progress(batches, total=-(-len(rows) // batch), desc=desc, enabled=progress_bar):
+        counts = write_batch(prepared, snapshot_date=snapshot_date, source=source)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        stats.wrote(counts["models"])
     return totals
 
 

@@ -199,3 +199,40 @@ def test_a_model_another_writer_stores_while_the_batch_is_being_written_is_updat
     assert HubModel.objects.get(hub_id="race/model").downloads == 7
     assert sorted(DownloadSnapshot.objects.values_list("model__hub_id", "downloads")) == [
         ("race/model", 7), ("race/other", 10)]
+
+
+def test_prepared_ahead_hands_out_every_batch_in_order_and_names_the_batch_of_an_invalid_record():
+    from ingest.curation import load_curation
+    from ingest.hub_records import InvalidBatch, prepared_ahead
+
+    rows = [record(f"ahead/m{i}") for i in range(12)]
+    handed = [(start, list(batch.prepared)) for start, batch in
+              prepared_ahead(rows, 5, source="test", quarantine_invalid=False, curation=load_curation())]
+    assert handed == [(0, [f"ahead/m{i}" for i in range(5)]), (5, [f"ahead/m{i}" for i in range(5, 10)]),
+                      (10, ["ahead/m10", "ahead/m11"])]
+
+    rows[11] = record("ahead/m11", downloads="many")
+    seen = []
+    with pytest.raises(InvalidBatch) as failure:
+        for start, _ in prepared_ahead(rows, 5, source="test", quarantine_invalid=False, curation=load_curation()):
+            seen.append(start)
+    assert seen == [0, 5]  # the batches before the bad one, as a plain loop would have written them
+    assert failure.value.start == 10 and failure.value.records == rows[10:]
+    assert "downloads" in str(failure.value)
+
+
+def test_a_hub_stats_import_names_the_row_of_a_bad_record_in_a_later_batch(tmp_path, monkeypatch):
+    import polars as pl
+
+    from ingest.importers import hubstats
+    from ingest.importing import ImportFileError
+
+    monkeypatch.setattr(hubstats, "BATCH", 4)  # several batches from a small file
+    rows = [record(f"later/m{i}", cardData="{}") for i in range(10)]
+    rows[8]["createdAt"] = "yesterday"
+    path = tmp_path / "hub_stats_2026-06-05.parquet"
+    pl.DataFrame(rows).write_parquet(path)
+    with pytest.raises(ImportFileError) as failure:
+        hubstats.import_hubstats(path)
+    assert "row 9" in str(failure.value) and "createdAt" in str(failure.value)
+    assert not HubModel.objects.filter(hub_id__startswith="later/").exists()  # nothing of the file stays
