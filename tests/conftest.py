@@ -32,6 +32,14 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_gguf_conversions(tmp_path_factory):
+    """Probes keep converted GGUF models (probes.loading): one fresh cache for the session, shared
+    with every worker process it starts, so each run converts once and then loads the kept copy."""
+    os.environ["PROBE_GGUF_CACHE_DIR"] = str(tmp_path_factory.mktemp("gguf-converted"))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache

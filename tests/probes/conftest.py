@@ -57,8 +57,8 @@ def snapshot(probe_run_ids: list[int]) -> dict[int, dict]:
 
 @pytest.fixture(scope="module")
 def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_path_factory):
-    """Queue benchmark, finetune and tooling on SmolLM2-135M and on Gemma-3-270M through the
-    broker; one real `celery worker -Q gpu` (fresh process per job) runs them all. The rows are
+    """Queue benchmark, finetune and tooling on SmolLM2-135M, benchmark and tooling on
+    Gemma-3-270M, through the broker; one real `celery worker -Q gpu` (fresh process per job) runs them all. The rows are
     committed to the test database (the worker is another process) and removed afterwards."""
     import redis
     from django.db import connection
@@ -83,11 +83,11 @@ def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_pa
         ids, observed = [], []
         try:
             try:
-                # Both models, every probe, the same configs: the model card compares them. On a 2-core
-                # runner SmolLM2's three take about 3 minutes, Gemma's about 8.5 (its 262k-token
-                # vocabulary: benchmark 150 s, fine-tune 200 s, tooling 170 s), the module 10.5.
-                plan = [(hub_id, probe) for hub_id in (SMOLLM2_ID, GEMMA3_ID)
-                        for probe in ("benchmark", "finetune", "tooling")]
+                # Both models through the same path with the same configs; the model card compares
+                # them. Gemma's fine-tune (about 2 minutes more here) is left to the CLI and the
+                # bench so the suite stays well under 20 minutes on a 2-core runner.
+                plan = [(SMOLLM2_ID, "benchmark"), (SMOLLM2_ID, "finetune"), (SMOLLM2_ID, "tooling"),
+                        (GEMMA3_ID, "benchmark"), (GEMMA3_ID, "tooling")]
                 for hub_id, probe in plan:
                     probe_run = services.create_probe_run(hub_id, probe, budget_seconds=1800)
                     ids.append(probe_run.pk)

@@ -1,5 +1,5 @@
-"""All three probes on SmolLM2-135M and on Gemma-3-270M, run by a REAL Celery worker on
-the `gpu` queue (Redis broker, PostgreSQL rows); these tests read what it stored."""
+"""All three probes on SmolLM2-135M, and the benchmark and tooling probes on Gemma-3-270M, run by a
+REAL Celery worker on the `gpu` queue (Redis broker, PostgreSQL rows); these tests read what it stored."""
 
 from __future__ import annotations
 
@@ -97,9 +97,8 @@ def test_it_writes_an_lm_eval_shaped_results_file_for_the_benchmark(worker_outco
     assert lm_eval["task_hashes"][task] == result["metrics"]["item_set_hash"]
 
 
-@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
-def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome, hub_id):
-    metrics = by_probe(worker_outcome, hub_id, "finetune")["result"]["metrics"]
+def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome):
+    metrics = by_probe(worker_outcome, SMOLLM2_ID, "finetune")["result"]["metrics"]
     assert metrics["final_loss"] < 0.5 * metrics["initial_loss"]
     assert metrics["heldout_gain"] > 0.5
     for task, row in metrics["tasks"].items():
@@ -110,9 +109,8 @@ def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome, hu
     assert set(metrics["steps_to_target"]) == set(FINETUNE_DEFAULTS["tasks"]) and len(metrics["tasks"]) >= 3
 
 
-@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
-def test_it_reports_forgetting_lr_sweep_memory_and_throughput(worker_outcome, hub_id):
-    run = by_probe(worker_outcome, hub_id, "finetune")
+def test_it_reports_forgetting_lr_sweep_memory_and_throughput(worker_outcome):
+    run = by_probe(worker_outcome, SMOLLM2_ID, "finetune")
     metrics = run["result"]["metrics"]
     assert math.isfinite(metrics["forgetting"]) and metrics["general_nll_before"] > 0
     assert len(metrics["lr_sweep"]) == 3 and metrics["lr_sensitivity"] >= 0
@@ -138,7 +136,7 @@ def test_it_reports_each_tooling_check_with_its_error_text(worker_outcome):
 
 
 def test_it_runs_gemma_through_the_same_path_with_the_same_configs(worker_outcome):
-    for probe in ("benchmark", "finetune", "tooling"):
+    for probe in ("benchmark", "tooling"):
         gemma, smol = by_probe(worker_outcome, GEMMA3_ID, probe), by_probe(worker_outcome, SMOLLM2_ID, probe)
         assert gemma["config_hash"] == smol["config_hash"], probe  # results compare
         assert gemma["result"]["model"]["architecture"].startswith("gemma3")
@@ -176,7 +174,7 @@ def test_it_renders_the_model_card_partial_comparing_the_two_models(worker_outco
 
     probe_runs = ProbeRun.objects.select_related("run").filter(hub_id=SMOLLM2_ID, pk__in=worker_outcome["ids"])
     html = render_to_string("gpu_workers/model_probes.html", {"probe_runs": probe_runs})
-    assert html.count(GEMMA3_ID) == 3  # a peer column in each probe's table: same configs, so comparable
+    assert html.count(GEMMA3_ID) == 2  # a peer column in each table both ran: same configs, so comparable
     for hub_id in (SMOLLM2_ID, GEMMA3_ID):
         metrics = by_probe(worker_outcome, hub_id, "benchmark")["result"]["metrics"]
         assert f"{100 * metrics['accuracy']:.1f} %" in html
