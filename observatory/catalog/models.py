@@ -96,7 +96,7 @@ class HubModel(models.Model):
         ordering = ["hub_id"]
         # Text columns are indexed through Meta, not unique=True/db_index=True: on PostgreSQL those
         # add a second varchar_pattern_ops index per column for LIKE 'prefix%', which nothing here
-        # asks, and every crawl and import paid to maintain (14 % of a 200k-row import).
+        # asks, and every crawl and import paid to maintain (see bench/import_bench.py).
         constraints = [models.UniqueConstraint(fields=["hub_id"], name="hubmodel_one_per_hub_id")]
         indexes = [models.Index(fields=[name], name=f"hubmodel_{name}") for name in
                    ("author", "pipeline_tag", "licence_id", "licence_class", "size_class")]
