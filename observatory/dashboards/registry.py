@@ -41,6 +41,9 @@ class Metric:
     compute: Callable[[ChartParams], Computed]
     chart: Callable[[Computed, ChartParams], go.Figure]
     uses: tuple[str, ...] = ("start", "end", "region", "organization", "size_class", "pipeline_tag", "scope")
+    # The versioned definitions the numbers were computed under (metric and estimators), e.g.
+    # {"metric": "ram-v2.1", "downloads": "daily-series-30d/v1"}: JSON carries it, CSV heads with it.
+    methodology: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _max_date(frame: pl.DataFrame, column: str) -> dt.date | None:

@@ -69,7 +69,8 @@ def sources(name: str, params: ChartParams) -> list[str]:
 def payload(name: str, params: ChartParams) -> dict:
     result = computed(name, params)
     body = {"metric": name, "rows": _jsonable(result.rows), "as_of": result.as_of.isoformat() if result.as_of else None,
-            "sources": sources(name, params), "params": params.query()}
+            "sources": sources(name, params), "params": params.query(),
+            "methodology": dict(METRICS[name].methodology)}
     for key, frame in result.extra.items():
         if key in ("curves", "reference"):
             continue  # chart inputs; the rows are the RAM table
