@@ -41,8 +41,22 @@ def hit(bucket: str, limit: int, window: int = 60) -> None:
 
 
 def check_submission_allowed(lab) -> None:
-    """Rate limit then quota for one new submission by `lab`; raise LimitExceeded if over."""
+    """Rate limit then quota for one new submission by `lab`; raise LimitExceeded if over.
+
+    The quota here is only an early refusal that saves the Hub call of pinning; the binding
+    check is check_daily_quota, made again under the lab's row lock.
+    """
     hit(f"submit:lab:{lab.pk}", settings.LABS_SUBMISSIONS_PER_MINUTE)
+    check_daily_quota(lab)
+
+
+def check_daily_quota(lab) -> None:
+    """At most LABS_SUBMISSIONS_PER_DAY submissions by `lab` in the last 24 h.
+
+    Binding only when called with the lab row locked (submitting.submit holds select_for_update
+    on it): concurrent submissions then count each other's committed rows instead of all seeing
+    the same count and all passing.
+    """
     from observatory.labs.models import Submission
 
     since = timezone.now() - timezone.timedelta(days=1)

@@ -44,13 +44,15 @@ def submit(lab: Lab, req: SubmissionRequest, *, user=None, token=None, request=N
     pin = pinning.pin(req.hub_id, req.revision, req.access_token)
     chash = config_hash(req)
     with transaction.atomic():
-        # One submission at a time per lab: the duplicate check and the quota see each other's rows.
+        # One submission at a time per lab: the duplicate check and both quotas (daily, active runs)
+        # see each other's rows. Checked outside this lock, 8 concurrent submissions passed a cap of 5.
         Lab.objects.select_for_update().get(pk=lab.pk)
         existing = find_duplicate(lab, req.hub_id, pin.resolved_revision, chash)
         if existing is not None:
             audit.record(AuditEvent.Action.SUBMISSION_DUPLICATE, request=request, lab=lab, user=user, token=token,
                          submission=existing)
             return existing, False
+        limits.check_daily_quota(lab)
         limits.check_active_runs(lab, len(req.probes))
         submission = Submission.objects.create(
             lab=lab, submitted_by=user, token=token, hub_id=req.hub_id, revision=req.revision,
