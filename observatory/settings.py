@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "observatory.nul_paths.NulPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,6 +193,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Imports and bootstraps whose worker died: re-sent (a bootstrap continues where it was), then failed.
+    "reap-stale-import-runs": {
+        "task": "ingest.tasks.reap_stale_import_runs",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Probe runs whose broker message was lost (queued, not in the broker, no worker took them).
+    "resend-lost-probe-runs": {
+        "task": "gpu_workers.tasks.resend_lost_probe_runs",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Gated models' access tokens of runs that ended by a plain UPDATE (no signal) are deleted here.
     "purge-spent-access-tokens": {
         "task": "observatory.labs.tasks.purge_spent_access_tokens",
@@ -210,6 +223,9 @@ CRAWL_HTTP_TIMEOUT = env_float("CRAWL_HTTP_TIMEOUT", 30.0, minimum=0.1)
 CRAWL_RETRY_BASE_SECONDS = env_float("CRAWL_RETRY_BASE_SECONDS", 5.0, minimum=0.0)
 # A running crawl whose heartbeat is older than this has lost its worker and is resumed.
 CRAWL_STALE_SECONDS = env_float("CRAWL_STALE_SECONDS", 300.0, minimum=0.0)
+# An import or bootstrap run whose heartbeat is older than this has lost its worker: the reaper
+# re-sends it once (a bootstrap skips the datasets it finished), then fails it.
+IMPORT_HEARTBEAT_STALE_SECONDS = env_int("IMPORT_HEARTBEAT_STALE_SECONDS", 300, minimum=5)
 # Tracked ids the list segments did not return (renamed or removed repos) are looked up one by
 # one with /api/models/{id}, at most this many a crawl, this many a page task.
 CRAWL_LOOKUP_MAX = env_int("CRAWL_LOOKUP_MAX", 1000, minimum=0)
@@ -221,6 +237,10 @@ PROBE_LOCAL_SOURCES = env_mapping("PROBE_LOCAL_SOURCES")
 PROBE_MAX_PARAMS_B = env_float("PROBE_MAX_PARAMS_B", 16.0, minimum=0.001)
 PROBE_MAX_DISK_GB = env_float("PROBE_MAX_DISK_GB", 40.0, minimum=0.001)
 PROBE_HEARTBEAT_STALE_SECONDS = env_int("PROBE_HEARTBEAT_STALE_SECONDS", 300, minimum=5)
+# A probe run still queued this long after its last send, whose message is in no broker queue and
+# held by no worker, lost its message: it is re-sent at most PROBE_MAX_RESENDS times, then failed.
+PROBE_QUEUED_RESEND_SECONDS = env_int("PROBE_QUEUED_RESEND_SECONDS", 300, minimum=5)
+PROBE_MAX_RESENDS = env_int("PROBE_MAX_RESENDS", 3, minimum=0)
 
 # --- Lab submissions ---------------------------------------------------------------------------
 # Per-lab caps: submissions per minute (rate limit, counted in the cache), queued+running probe
