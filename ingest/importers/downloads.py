@@ -206,18 +206,24 @@ def _refresh_latest_counts(model_ids: set[int]) -> int:
 
 
 def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
-    """Monthly cumulative fine-tune counts per base model (`model, 0-month, 1-month, …`)."""
+    """Monthly cumulative fine-tune counts per base model (`model, created_at, 0-month, 1-month, …`).
+
+    `n-month` is the count n calendar months after the base's `created_at`, which is stored with
+    every count (the month offsets mean nothing without it). An empty cell is a month the source
+    did not observe (after its collection date), not zero: it is skipped, never stored as 0.
+    """
     files = _csv_files(path)
     entries: dict[tuple[str, int], MonthlyFinetuneCount] = {}
     first_seen: dict[str, tuple[Path, int]] = {}
     for file in progress(files, desc="fine-tune counts", enabled=progress_bar):
-        for number, row in read_rows(file, {"model", "0-month"}):
+        for number, row in read_rows(file, {"model", "0-month", "created_at"}):
             hub_id = _model_id(file, number, row["model"])
             if hub_id in first_seen:
                 where, row_number = first_seen[hub_id]
                 raise ImportFileError(file, f"duplicate row for model {hub_id!r} (first at {where.name} row "
                                             f"{row_number})", row=number, column="model")
             first_seen[hub_id] = (file, number)
+            created_at = _created_at(file, number, row["created_at"])
             for column, value in row.items():
                 match = _MONTH_COLUMN.match(column)
                 if not match:
@@ -229,7 +235,8 @@ def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[st
                     raise ImportFileError(file, f"not a whole count: {value[:40]!r}", row=number, column=column)
                 month = int(match.group(1))
                 entries[(hub_id, month)] = MonthlyFinetuneCount(
-                    base_hub_id=hub_id, months_since_creation=month, cumulative_count=int(count), source=file.name)
+                    base_hub_id=hub_id, months_since_creation=month, cumulative_count=int(count),
+                    base_created_at=created_at, source=file.name)
     with transaction.atomic():
         model_ids = dict(HubModel.objects.filter(hub_id__in={h for h, _ in entries}).values_list("hub_id", "id"))
         for (hub_id, _), entry in entries.items():
@@ -239,10 +246,23 @@ def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[st
         else:
             MonthlyFinetuneCount.objects.bulk_create(
                 list(entries.values()), update_conflicts=True, unique_fields=["base_hub_id", "months_since_creation"],
-                update_fields=["cumulative_count", "model", "source"], batch_size=BATCH)
+                update_fields=["cumulative_count", "model", "base_created_at", "source"], batch_size=BATCH)
             changed = len(entries)
     return {"files": len(files), "base_models": len({h for h, _ in entries}), "monthly_counts": len(entries),
             "changed": changed}
+
+
+def _created_at(path: Path, row: int, value: str) -> dt.datetime:
+    """The base's creation time, required: `2024-01-22 16:30:10+00:00` (no zone means UTC)."""
+    text = (value or "").strip()
+    if not text:
+        raise ImportFileError(path, "created_at required (the month offsets count from it)", row=row,
+                              column="created_at")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ImportFileError(path, f"not a date-time: {text[:40]!r}", row=row, column="created_at") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _copy_finetune_counts(entries: list[MonthlyFinetuneCount], progress_bar: bool) -> int:
@@ -250,18 +270,23 @@ def _copy_finetune_counts(entries: list[MonthlyFinetuneCount], progress_bar: boo
     table = MonthlyFinetuneCount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE finetune_import (base_hub_id text NOT NULL, months smallint NOT NULL, "
-                       "cumulative_count integer NOT NULL, model_id bigint, source text NOT NULL) ON COMMIT DROP")
+                       "cumulative_count integer NOT NULL, model_id bigint, base_created_at timestamptz NOT NULL, "
+                       "source text NOT NULL) ON COMMIT DROP")
         with cursor.copy("COPY finetune_import FROM STDIN") as copy:
             for e in progress(entries, total=len(entries), desc="fine-tune counts", enabled=progress_bar):
-                copy.write_row((e.base_hub_id, e.months_since_creation, e.cumulative_count, e.model_id, e.source))
+                copy.write_row((e.base_hub_id, e.months_since_creation, e.cumulative_count, e.model_id,
+                                e.base_created_at, e.source))
         cursor.execute(
             f"""
-            INSERT INTO {table} AS f (base_hub_id, months_since_creation, cumulative_count, model_id, source)
-            SELECT base_hub_id, months, cumulative_count, model_id, source FROM finetune_import
+            INSERT INTO {table} AS f (base_hub_id, months_since_creation, cumulative_count, model_id,
+                                      base_created_at, source)
+            SELECT base_hub_id, months, cumulative_count, model_id, base_created_at, source FROM finetune_import
             ON CONFLICT (base_hub_id, months_since_creation) DO UPDATE
-               SET cumulative_count = EXCLUDED.cumulative_count, model_id = EXCLUDED.model_id, source = EXCLUDED.source
-             WHERE (f.cumulative_count, f.model_id, f.source)
-                   IS DISTINCT FROM (EXCLUDED.cumulative_count, EXCLUDED.model_id, EXCLUDED.source)
+               SET cumulative_count = EXCLUDED.cumulative_count, model_id = EXCLUDED.model_id,
+                   base_created_at = EXCLUDED.base_created_at, source = EXCLUDED.source
+             WHERE (f.cumulative_count, f.model_id, f.base_created_at, f.source)
+                   IS DISTINCT FROM (EXCLUDED.cumulative_count, EXCLUDED.model_id, EXCLUDED.base_created_at,
+                                     EXCLUDED.source)
             """)
         changed = cursor.rowcount
         cursor.execute("DROP TABLE finetune_import")

@@ -166,6 +166,11 @@ class MonthlyFinetuneCount(models.Model):
     model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     months_since_creation = models.PositiveSmallIntegerField()
     cumulative_count = models.IntegerField()
+    # The source's own creation time of the base, which its month offsets count from. Kept here
+    # because most bases have no HubModel row, and a HubModel's created_at may come from another
+    # source; null only on rows imported before this field existed (a re-import fills it).
+    base_created_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="The base's creation time as the series gives it (month 0)")
     source = models.CharField(max_length=64, default="")
 
     class Meta:
