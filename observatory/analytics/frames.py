@@ -300,3 +300,16 @@ def leaderboard(source: str, benchmarks: list[str] | None = None) -> pl.DataFram
         sql += " AND benchmark IN (" + ", ".join(["%s"] * len(benchmarks)) + ")"
         params.extend(benchmarks)
     return _frame(sql, params, ENTRY_SCHEMA)
+
+
+FINETUNE_SCHEMA = {"base_hub_id": pl.Utf8, "months_since_creation": pl.Int64, "cumulative_count": pl.Int64,
+                   "created_date": pl.Date, "tracked": pl.Boolean}
+
+
+def finetune_counts() -> pl.DataFrame:
+    """Every monthly fine-tune count with its base's creation date (the series' own, UTC) and
+    whether the base is a tracked model (bases with no HubModel row are not)."""
+    return _frame(
+        "SELECT f.base_hub_id, f.months_since_creation, f.cumulative_count, DATE(f.base_created_at), "
+        "COALESCE(m.tracked, FALSE) FROM catalog_monthlyfinetunecount f "
+        "LEFT JOIN catalog_hubmodel m ON m.id = f.model_id", [], FINETUNE_SCHEMA)

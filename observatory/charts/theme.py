@@ -23,6 +23,7 @@ REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other
 ATTRIBUTIONS = {
     "hub": "Hugging Face Hub (hub-stats, Apache-2.0) and the observatory's daily crawls",
     "daily-series": "Daily download series: KBhandari11/ForecastHuggingFaceModels (MIT)",
+    "finetune-counts": "Monthly fine-tune counts per base model: KBhandari11/ForecastHuggingFaceModels (MIT)",
     "atom": "Region table and tracked lists: The ATOM Project / Interconnects (Apache-2.0)",
     "lmarena": "LMArena",
     "epoch": "Epoch AI (CC-BY-4.0)",

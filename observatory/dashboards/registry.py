@@ -14,8 +14,10 @@ import plotly.graph_objects as go
 import polars as pl
 
 from observatory.analytics import adoption, derivatives, frames, gains, gap, licences, releases, rollups, shares
+from observatory.analytics import finetunes
 from observatory.analytics.filters import filter_models
 from observatory.charts import adoption as adoption_charts
+from observatory.charts import finetunes as finetune_charts
 from observatory.charts import gap as gap_charts
 from observatory.charts import licences as licence_charts
 from observatory.charts import lineage as lineage_charts
@@ -115,6 +117,17 @@ def _derivatives(p: ChartParams) -> Computed:
     return Computed(rows, _max_date(models.drop_nulls("created_date"), "created_date"), extra={"finetune_share": share})
 
 
+def _finetunes(p: ChartParams) -> Computed:
+    # All counts, whatever the filters: the observation window (and so the partial month) is the
+    # data's, not the selection's. 3,903 bases x 35 months at most: no SQL-side filtering needed.
+    counts, f = frames.finetune_counts(), p.filters
+    rows = finetunes.finetunes_by_origin(counts, frames.organizations(), start=f.start, end=f.end, regions=f.regions,
+                                         organization=f.organization, scope=f.scope, by=p.by, top_n=p.top)
+    partial = finetunes.partial_month(counts)
+    return Computed(rows, finetunes.observation_end(counts),
+                    info={"partial_month_left_out": partial.isoformat()[:7] if partial else None})
+
+
 def _licences(p: ChartParams) -> Computed:
     # The models in scope, the edges touching them, and the bases of their derivatives: all the
     # licence mix and the conflicts read, not the whole catalogue.
@@ -198,6 +211,16 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            lambda p: ["hub", "atom"], _derivatives,
            lambda c, p: lineage_charts.derivatives_by_base(c.rows, c.extra["finetune_share"], by=p.by, scope=p.depth,
                                                           as_of=c.as_of)),
+    Metric("finetunes-by-origin", "Derivatives by base-model origin",
+           "Each region's share of the new fine-tunes per month, by the region of the base model's organisation "
+           "(ATOM's chart), from the monthly fine-tune counts per base model; optionally split by organisation.",
+           lambda p: ["finetune-counts", "atom"], _finetunes,
+           lambda c, p: finetune_charts.finetunes_by_origin(
+               c.rows, by=p.by, scope=p.filters.scope, as_of=c.as_of,
+               partial_month=dt.date.fromisoformat(c.info["partial_month_left_out"] + "-01")
+               if c.info.get("partial_month_left_out") else None),
+           uses=("start", "end", "region", "organization", "scope"),
+           methodology={"metric": finetunes.METHODOLOGY}),
     Metric("relative-adoption", "Relative adoption (RAM v1 and v2)",
            "Cumulative downloads against days since release, against the 10th-most-downloaded model of the size class.",
            lambda p: ["daily-series", "hub", "atom"], _relative,
