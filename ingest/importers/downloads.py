@@ -1,24 +1,29 @@
 """Daily download series and monthly fine-tune counts (wide CSVs: one row a model).
 
-Daily series: `model, <date>, <date>, …` with cumulative all-time counts; every non-empty cell
-becomes one DownloadSnapshot. The Hub keeps no such history, which is why the observatory does.
+Daily series: `model, <date>, <date>, …`, each a running sum of the Hub's 30-day count sampled
+once a day (not all-time counts: see ingest.download_measures and the data README); they are
+converted to the canonical measures on the way in. The Hub keeps no such history, which is why
+the observatory does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
+from ingest import download_measures
 from ingest.curation import reapply_curation
 from ingest.hub_records import resolve_pending_parents
 from ingest.importers.csvfiles import parse_float, read_rows
 from ingest.importing import DataDirMissing, ImportFileError, progress
 from ingest.lineage import HUB_ID
-from observatory.catalog.models import DownloadSnapshot, HubModel, MonthlyFinetuneCount, Organization
+from observatory.catalog.models import (DataQualityIssue, DownloadSnapshot, HubModel, MonthlyFinetuneCount,
+                                        Organization)
 
 BATCH = 5000
 _MONTH_COLUMN = re.compile(r"^(\d+)-month$")
@@ -61,7 +66,7 @@ def ensure_models(hub_ids: set[str]) -> dict[str, int]:
 
 
 METADATA_COLUMNS = {"model", "created_at"}
-SERIES_SOURCE = "daily-series"
+SERIES_SOURCE = download_measures.SERIES_SOURCE
 
 
 def _day_column(path: Path, column: str) -> dt.date:
@@ -74,15 +79,17 @@ def _day_column(path: Path, column: str) -> dt.date:
 
 
 def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None,
-                      first_seen: dict[str, tuple[Path, int]] | None = None) -> list[tuple[str, dt.date, int]]:
-    """[(hub_id, date, downloads_all_time)] for every non-empty cell, validated.
+                      first_seen: dict[str, tuple[Path, int]] | None = None
+                      ) -> list[tuple[str, dt.date, int | None]]:
+    """[(hub_id, date, running sum or None)] for every cell, validated.
 
     Every column but `model` and `created_at` must be a date; `created_at` values go to `created`.
     A model twice (in this file, or in an earlier one recorded in `first_seen`) would make a
-    day's count ambiguous, so it is refused.
+    day's count ambiguous, so it is refused. Empty cells come back as None: what they mean
+    (not sampled yet, or a gap) is the estimator's business (ingest.download_measures).
     """
     first_seen = {} if first_seen is None else first_seen
-    cells: list[tuple[str, dt.date, int]] = []
+    cells: list[tuple[str, dt.date, int | None]] = []
     dates: dict[str, dt.date] | None = None
     for number, row in read_rows(path, {"model"}):
         if dates is None:
@@ -105,100 +112,125 @@ def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None,
                                       column="created_at") from None
         for column, day in dates.items():
             value = parse_float(path, number, column, row[column], minimum=0)
-            if value is None:
-                continue
-            if value != int(value):
+            if value is not None and value != int(value):
                 raise ImportFileError(path, f"not a whole count: {row[column][:40]!r}", row=number, column=column)
-            cells.append((hub_id, day, int(value)))
+            cells.append((hub_id, day, None if value is None else int(value)))
     return cells
 
 
-def import_daily_downloads(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
-    """A folder of daily series (or one file) → DownloadSnapshot, one row per non-empty cell.
+Row = tuple[int, dt.date, int, float, str, "int | None"]  # model, date, cumulative, per day, kind, raw
 
-    Everything is read and validated before the first write; the writes are one transaction.
-    A snapshot that a crawl or hub-stats import already holds for the same day is kept as it is
-    (its 30-day count and likes would otherwise be orphaned); the series only fills its
-    all-time count when that is missing.
+
+def import_daily_downloads(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+    """A folder of daily series (or one file) → DownloadSnapshot in the canonical measures.
+
+    Each series is a running sum of the Hub's 30-day count (ingest.download_measures says why
+    and how it converts): one snapshot per sampled day, with the canonical cumulative count and
+    downloads on that day, the series' own value kept as `raw_value`. Placeholders, gaps and
+    implausible jumps go to the data-quality ledger (DataQualityIssue), replaced per model.
+    Everything is read and validated before the first write; the writes are one transaction. A
+    snapshot a crawl or hub-stats import already holds for the same day is kept as it is: it is
+    the Hub's own all-time count, better than an estimate.
     """
     files = _csv_files(path)
-    cells: dict[tuple[str, dt.date], int] = {}
+    series: dict[str, list[tuple[dt.date, int | None]]] = defaultdict(list)
     first_seen: dict[str, tuple[Path, int]] = {}
     created: dict[str, dt.datetime] = {}
     for file in progress(files, desc="reading series", enabled=progress_bar):
         for hub_id, day, value in read_daily_series(file, created, first_seen):
-            cells[(hub_id, day)] = value
+            series[hub_id].append((day, value))
+    sampled = {hub_id for hub_id, cells in series.items() if any(v for _, v in cells)}
     with transaction.atomic():
-        model_ids = ensure_models({hub_id for hub_id, _ in cells})
-        rows = [(model_ids[h], d, v) for (h, d), v in cells.items()]
-        if connection.vendor == "postgresql":
-            changed = _copy_snapshots(rows, progress_bar)
-        else:
-            changed = _bulk_create_snapshots(rows, progress_bar)
-        _refresh_latest_counts(set(model_ids.values()))
-        undated = list(HubModel.objects.filter(hub_id__in=list(created), created_at__isnull=True))
+        model_ids = ensure_models(sampled)
+        undated = list(HubModel.objects.filter(hub_id__in=[h for h in created if h in sampled],
+                                               created_at__isnull=True))
         for model in undated:
             model.created_at = created[model.hub_id]
         HubModel.objects.bulk_update(undated, ["created_at"], batch_size=2000)
         if undated:  # release date and the policy's pre-ChatGPT rule depend on created_at
             reapply_curation([model.hub_id for model in undated])
-    return {"files": len(files), "models": len(model_ids), "snapshots": len(rows), "changed": changed}
+        releases = dict(HubModel.objects.filter(hub_id__in=sampled).values_list("hub_id", "release_date"))
+        rows: list[Row] = []
+        issues: list[DataQualityIssue] = []
+        for hub_id in sorted(series):
+            release = releases.get(hub_id) or (created[hub_id].date() if hub_id in created else None)
+            converted = download_measures.convert_running_sum(series[hub_id], release)
+            model_id = model_ids.get(hub_id)
+            rows.extend((model_id, p.date, p.cumulative, p.per_day, p.kind, p.raw) for p in converted.points)
+            issues.extend(DataQualityIssue(source=SERIES_SOURCE, model_id=model_id, hub_id=hub_id, kind=i.kind,
+                                           date=i.date, end_date=i.end_date, days=i.days, detail=i.detail)
+                          for i in converted.issues)
+        if connection.vendor == "postgresql":
+            changed = _copy_snapshots(rows, progress_bar)
+        else:
+            changed = _bulk_create_snapshots(rows, progress_bar)
+        DataQualityIssue.objects.filter(source=SERIES_SOURCE, hub_id__in=list(series)).delete()
+        DataQualityIssue.objects.bulk_create(issues, batch_size=2000)
+        _refresh_latest_counts(set(model_ids.values()))
+    return {"files": len(files), "models": len(model_ids), "snapshots": len(rows), "changed": changed,
+            "quality_issues": len(issues)}
 
 
 _TABLE = DownloadSnapshot._meta.db_table
+_COLUMNS = ("model_id", "date", "downloads_all_time", "downloads_day", "cumulative_kind", "raw_value")
 
 
-def _copy_snapshots(rows: list[tuple[int, dt.date, int]], progress_bar: bool) -> int:
+def _copy_snapshots(rows: list[Row], progress_bar: bool) -> int:
     """PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT. Returns rows changed."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE daily_series_import "
-                       "(model_id bigint NOT NULL, date date NOT NULL, downloads_all_time bigint NOT NULL) "
+                       "(model_id bigint NOT NULL, date date NOT NULL, downloads_all_time bigint NOT NULL, "
+                       "downloads_day double precision NOT NULL, cumulative_kind text NOT NULL, raw_value bigint) "
                        "ON COMMIT DROP")
-        with cursor.copy("COPY daily_series_import (model_id, date, downloads_all_time) FROM STDIN") as copy:
+        with cursor.copy(f"COPY daily_series_import ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
             for row in progress(rows, total=len(rows), desc="snapshots", enabled=progress_bar):
                 copy.write_row(row)
-        # Only rows that really change are written, so a second import reports 0 and leaves
-        # the table untouched.
+        # Only rows that really change are written, so a second import reports 0 and leaves the
+        # table untouched; another source's row for the same day is never overwritten.
         cursor.execute(
             f"""
-            INSERT INTO {_TABLE} AS s (model_id, date, downloads_all_time, source)
-            SELECT model_id, date, downloads_all_time, %s FROM daily_series_import
+            INSERT INTO {_TABLE} AS s ({', '.join(_COLUMNS)}, source)
+            SELECT {', '.join(_COLUMNS)}, %s FROM daily_series_import
             ON CONFLICT (model_id, date) DO UPDATE
-               SET downloads_all_time = CASE WHEN s.source = %s OR s.downloads_all_time IS NULL
-                                             THEN EXCLUDED.downloads_all_time ELSE s.downloads_all_time END
-             WHERE (s.source = %s AND s.downloads_all_time IS DISTINCT FROM EXCLUDED.downloads_all_time)
-                OR (s.source <> %s AND s.downloads_all_time IS NULL)
+               SET downloads_all_time = EXCLUDED.downloads_all_time, downloads_day = EXCLUDED.downloads_day,
+                   cumulative_kind = EXCLUDED.cumulative_kind, raw_value = EXCLUDED.raw_value
+             WHERE s.source = %s
+               AND (s.downloads_all_time, s.downloads_day, s.cumulative_kind, s.raw_value) IS DISTINCT FROM
+                   (EXCLUDED.downloads_all_time, EXCLUDED.downloads_day, EXCLUDED.cumulative_kind, EXCLUDED.raw_value)
             """,
-            [SERIES_SOURCE] * 4,
+            [SERIES_SOURCE] * 2,
         )
         changed = cursor.rowcount
         cursor.execute("DROP TABLE daily_series_import")
     return changed
 
 
-def _bulk_create_snapshots(rows: list[tuple[int, dt.date, int]], progress_bar: bool) -> int:
+def _bulk_create_snapshots(rows: list[Row], progress_bar: bool) -> int:
     """The embedded default (SQLite): the same result through bulk upserts."""
     existing = {
-        (model_id, day): (source, value)
-        for model_id, day, source, value in DownloadSnapshot.objects.filter(
-            model_id__in={model_id for model_id, _, _ in rows}).values_list(
-            "model_id", "date", "source", "downloads_all_time").iterator(chunk_size=BATCH)
+        (model_id, day): (source, (cumulative, per_day, kind, raw))
+        for model_id, day, source, cumulative, per_day, kind, raw in DownloadSnapshot.objects.filter(
+            model_id__in={row[0] for row in rows}).values_list(
+            "model_id", "date", "source", "downloads_all_time", "downloads_day", "cumulative_kind",
+            "raw_value").iterator(chunk_size=BATCH)
     }
     todo = []
-    for model_id, day, value in rows:
+    for model_id, day, cumulative, per_day, kind, raw in rows:
         source, stored = existing.get((model_id, day), (SERIES_SOURCE, None))
-        if (source == SERIES_SOURCE and stored != value) or (source != SERIES_SOURCE and stored is None):
-            todo.append(DownloadSnapshot(model_id=model_id, date=day, downloads_all_time=value, source=source))
+        if source == SERIES_SOURCE and stored != (cumulative, per_day, kind, raw):
+            todo.append(DownloadSnapshot(model_id=model_id, date=day, downloads_all_time=cumulative,
+                                         downloads_day=per_day, cumulative_kind=kind, raw_value=raw,
+                                         source=SERIES_SOURCE))
     batches = range(0, len(todo), BATCH)
     for start in progress(batches, total=len(batches), desc="snapshots", enabled=progress_bar):
         DownloadSnapshot.objects.bulk_create(
             todo[start:start + BATCH], update_conflicts=True, unique_fields=["model", "date"],
-            update_fields=["downloads_all_time"])
+            update_fields=["downloads_all_time", "downloads_day", "cumulative_kind", "raw_value"])
     return len(todo)
 
 
 def _refresh_latest_counts(model_ids: set[int]) -> int:
-    """HubModel.downloads_all_time is the newest snapshot's count, whichever source it came from."""
+    """HubModel.downloads_all_time is the newest snapshot's canonical count, whichever source it came from."""
     newest = (DownloadSnapshot.objects.filter(model_id=OuterRef("pk"), downloads_all_time__isnull=False)
               .order_by("-date").values("downloads_all_time")[:1])
     return (HubModel.objects.filter(pk__in=model_ids)

@@ -17,39 +17,20 @@ def cumulative_downloads_by_region(
     end: dt.date | None = None,
     scope: str = "tracked",
 ) -> pl.DataFrame:
-    """For each snapshot date in [start, end] and region: downloads accumulated since `start`.
+    """For each snapshot date in [start, end] and region: downloads accumulated over the range.
 
-    A model's accumulation at date t is its all-time count at t (its latest snapshot on or
-    before t) minus its count at the range's first date; a model not seen by then counts from
-    zero. Summing per-model increments and taking a running sum gives exactly that, without
-    building a model × date grid. Returns (date, region, cumulative_downloads).
+    The sum over the models of their canonical downloads per day (`downloads_day`, see
+    analytics.frames) from the range's first day to t, the first day included. A day without a
+    figure (a crawl's first row, a count that fell) adds nothing. Returns (date, region,
+    cumulative_downloads).
     """
     if scope not in ("tracked", "all"):
         raise ValueError("scope must be 'tracked' or 'all'")
     chosen = models if scope == "all" else models.filter(pl.col("tracked"))
-    frame = snapshots.join(chosen.select("model_id", "region"), on="model_id", how="inner")
-    if end is not None:
-        frame = frame.filter(pl.col("date") <= end)
+    frame = daily_increments(snapshots.join(chosen.select("model_id"), on="model_id"), start=start, end=end)
     if frame.is_empty():
         return pl.DataFrame(schema={"date": pl.Date, "region": pl.Utf8, "cumulative_downloads": pl.Int64})
-    first = start or frame["date"].min()
-    baseline = (
-        frame.filter(pl.col("date") <= first)
-        .sort("date")
-        .group_by("model_id")
-        .agg(pl.col("downloads_all_time").last().alias("baseline"))
-    )
-    in_range = frame.filter(pl.col("date") >= first).sort(["model_id", "date"])
-    increments = (
-        in_range.join(baseline, on="model_id", how="left")
-        .with_columns(pl.col("baseline").fill_null(0))
-        .with_columns(
-            (pl.col("downloads_all_time") - pl.col("downloads_all_time").shift(1).over("model_id"))
-            .fill_null(pl.col("downloads_all_time") - pl.col("baseline"))
-            .alias("increment")
-        )
-    )
-    return accumulate_by_region(increments)
+    return accumulate_by_region(frame.join(chosen.select("model_id", "region"), on="model_id"))
 
 
 def accumulate_by_region(increments: pl.DataFrame) -> pl.DataFrame:
@@ -63,7 +44,8 @@ def accumulate_by_region(increments: pl.DataFrame) -> pl.DataFrame:
         grid.join(per_day, on=["region", "date"], how="left")
         .with_columns(pl.col("increment").fill_null(0))
         .sort(["region", "date"])
-        .with_columns(pl.col("increment").cum_sum().over("region").cast(pl.Int64).alias("cumulative_downloads"))
+        .with_columns(pl.col("increment").cum_sum().over("region").round(0).cast(pl.Int64)
+                      .alias("cumulative_downloads"))
         .select("date", "region", "cumulative_downloads")
         .sort(["date", "region"])
     )
@@ -71,44 +53,33 @@ def accumulate_by_region(increments: pl.DataFrame) -> pl.DataFrame:
 
 def daily_increments(snapshots: pl.DataFrame, *, start: dt.date | None = None,
                      end: dt.date | None = None) -> pl.DataFrame:
-    """(model_id, date, increment): downloads gained per model and snapshot day within [start, end].
-
-    The first in-range day of a model gains its count minus its count at the range's first day
-    (zero when it was not seen by then), the same rule as the cumulative chart.
-    """
+    """(model_id, date, increment): canonical downloads per model and snapshot day within [start, end]."""
     frame = snapshots if end is None else snapshots.filter(pl.col("date") <= end)
-    if frame.is_empty():
-        return pl.DataFrame(schema={"model_id": pl.Int64, "date": pl.Date, "increment": pl.Int64})
-    first = start or frame["date"].min()
-    baseline = (
-        frame.filter(pl.col("date") <= first).sort("date").group_by("model_id")
-        .agg(pl.col("downloads_all_time").last().alias("baseline"))
-    )
-    return (
-        frame.filter(pl.col("date") >= first).sort(["model_id", "date"])
-        .join(baseline, on="model_id", how="left")
-        .with_columns(pl.col("baseline").fill_null(0))
-        .with_columns(
-            (pl.col("downloads_all_time") - pl.col("downloads_all_time").shift(1).over("model_id"))
-            .fill_null(pl.col("downloads_all_time") - pl.col("baseline")).alias("increment")
-        )
-        .select("model_id", "date", "increment")
-    )
+    if start is not None:
+        frame = frame.filter(pl.col("date") >= start)
+    return frame.select("model_id", "date", pl.col("downloads_day").fill_null(0.0).alias("increment"))
 
 
 SIZE_ORDER = ["<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+"]
 
 
-def adoption_curves(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.date | None = None) -> pl.DataFrame:
-    """(model_id, hub_id, size_class, days, cumulative): all-time downloads t days after release.
+# The cumulative counts an adoption curve may use: counts since release (the Hub's own, or the
+# series estimate where sampling began within its first 30-day window). A lower bound would put
+# a model below where it really is.
+SINCE_RELEASE_KINDS = ("all-time", "estimated")
+RAM_METHODOLOGY = "ram-v2.1"
 
-    A Hub all-time count on day release + t is exactly the downloads accumulated since release,
-    so the daily series gives the curve directly wherever it covers that day.
+
+def adoption_curves(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.date | None = None) -> pl.DataFrame:
+    """(model_id, hub_id, size_class, days, cumulative): cumulative downloads t days after release.
+
+    Only counts that are counts since release (SINCE_RELEASE_KINDS) make a curve.
     """
     chosen = models.filter(pl.col("size_class").is_not_null() & pl.col("release_date").is_not_null())
     frame = snapshots if end is None else snapshots.filter(pl.col("date") <= end)
     return (
-        frame.join(chosen.select("model_id", "hub_id", "size_class", "release_date"), on="model_id", how="inner")
+        frame.filter(pl.col("cumulative_kind").is_in(SINCE_RELEASE_KINDS) & pl.col("downloads_all_time").is_not_null())
+        .join(chosen.select("model_id", "hub_id", "size_class", "release_date"), on="model_id", how="inner")
         .filter(pl.col("date") >= pl.col("release_date"))
         .with_columns((pl.col("date") - pl.col("release_date")).dt.total_days().cast(pl.Int64).alias("days"))
         .select("model_id", "hub_id", "size_class", "days", pl.col("downloads_all_time").alias("cumulative"))
@@ -116,32 +87,35 @@ def adoption_curves(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.da
 
 
 def reference_curves(curves: pl.DataFrame, *, rank: int = 10) -> pl.DataFrame:
-    """(size_class, days, reference, models_at_t): the rank-th highest cumulative count at each t.
+    """(size_class, days, reference, models_at_t): ATOM's 10th-place curve of each size class.
 
-    Where fewer than `rank` models of a class have data at t, the lowest of those present is the
-    reference and `models_at_t` says how many there were (the methodology page says so).
+    At each t where at least `rank` models of the class have data, the rank-th highest
+    cumulative count; made monotone (it never falls as t grows: the running maximum over the
+    defined days). Where fewer than `rank` models have data at t, `reference` is null: there is
+    no fallback. `models_at_t` says how many there were.
     """
     return (
         curves.group_by(["size_class", "days"])
-        .agg(pl.col("cumulative").top_k(rank).min().alias("reference"), pl.len().alias("models_at_t"))
+        .agg(pl.col("cumulative").top_k(rank).min().alias("rank_th"), pl.len().alias("models_at_t"))
         .sort(["size_class", "days"])
+        .with_columns(pl.when(pl.col("models_at_t") >= rank).then(pl.col("rank_th")).alias("rank_th"))
+        .with_columns(pl.col("rank_th").cum_max().over("size_class").alias("running"))
+        .with_columns(pl.when(pl.col("rank_th").is_not_null()).then(pl.col("running")).alias("reference"))
+        .select("size_class", "days", "reference", pl.col("models_at_t").cast(pl.Int64))
     )
 
 
 def relative_adoption(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.date | None = None,
                       rank: int = 10) -> pl.DataFrame:
-    """ATOM's Relative Adoption Metric, one row a model with a size class.
+    """ATOM's Relative Adoption Metric, one row a model with a size class (RAM_METHODOLOGY).
 
-    v1 = the model's all-time downloads ÷ the median all-time downloads of the top `rank` models
-    of its size class; v2 = its cumulative downloads at its latest day t since release ÷ the
-    reference (rank-th of its class) at the same t.
+    Both versions read one canonical measure, the cumulative downloads since release, on the
+    model's latest day t with such a count (up to `end`):
+    v1 = that count ÷ the median of the same counts of the top `rank` models of its size class;
+    v2 = that count ÷ the class's monotone rank-th-place curve at the same t (reference_curves),
+    null where fewer than `rank` models have data at t. `ram_note` says why a value is missing.
     """
     sized = models.filter(pl.col("size_class").is_not_null())
-    top_median = (
-        sized.filter(pl.col("downloads_all_time").is_not_null())
-        .group_by("size_class")
-        .agg(pl.col("downloads_all_time").top_k(rank).median().alias("top_median"))
-    )
     curves = adoption_curves(snapshots, sized, end=end)
     reference = reference_curves(curves, rank=rank)
     latest = (
@@ -149,17 +123,30 @@ def relative_adoption(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.
         .join(sized.select("model_id", "size_class"), on="model_id")
         .join(reference, on=["size_class", "days"], how="left")
     )
+    top_median = (
+        latest.group_by("size_class")
+        .agg(pl.col("cumulative").top_k(rank).median().alias("top_median"))
+    )
     return (
         sized.select("model_id", "hub_id", "organization", "region", "size_class", "release_date", "downloads_all_time")
         .join(top_median, on="size_class", how="left")
         .join(latest.select("model_id", "days", "cumulative", "reference", "models_at_t"), on="model_id", how="left")
         .with_columns(
-            (pl.col("downloads_all_time") / pl.col("top_median")).alias("ram_v1"),
-            (pl.col("cumulative") / pl.col("reference")).alias("ram_v2"),
+            pl.when(pl.col("cumulative").is_not_null() & (pl.col("top_median") > 0))
+            .then(pl.col("cumulative") / pl.col("top_median")).alias("ram_v1"),
+            pl.when(pl.col("reference") > 0).then(pl.col("cumulative") / pl.col("reference")).alias("ram_v2"),
+            pl.when(pl.col("cumulative").is_null())
+            .then(pl.lit("no cumulative count since release (no daily history, or sampling began after the "
+                         "first 30 days)"))
+            .when(pl.col("reference").is_null())
+            .then(pl.format("fewer than {} models of the class have data at day {}", pl.lit(rank), pl.col("days")))
+            .when(pl.col("reference") == 0)
+            .then(pl.lit("the class's 10th place has no downloads yet at this day"))
+            .alias("ram_note"),
         )
         .rename({"days": "days_since_release", "cumulative": "cumulative_downloads",
                  "reference": "reference_10th", "top_median": "top10_median_downloads"})
         .drop("model_id")
         # Hub ids break ties: a deterministic order whatever order the database returned the rows in.
-        .sort(["size_class", "downloads_all_time", "hub_id"], descending=[False, True, False], nulls_last=True)
+        .sort(["size_class", "cumulative_downloads", "hub_id"], descending=[False, True, False], nulls_last=True)
     )

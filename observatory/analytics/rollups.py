@@ -2,8 +2,8 @@
 
 Thirty million daily rows are too many to move into polars on every cold request, but the
 download charts only ever group models by the dashboard filters (tracked, region, organisation,
-size class, pipeline tag). Summed per day over each combination of those, the per-model gains
-(this row's all-time count minus the model's previous one) are a few hundred thousand rows at
+size class, pipeline tag). Summed per day over each combination of those, the per-model
+canonical downloads per day (analytics.frames.DAY_SQL) are a few hundred thousand rows at
 full scale, and every download metric follows from them exactly (analytics.gains).
 
 Freshness: a statement-level trigger on the source tables (snapshots, models, organisations)
@@ -31,7 +31,7 @@ NAME = "daily-gains"
 SOURCE_TABLES = ("catalog_downloadsnapshot", "catalog_hubmodel", "catalog_organization")
 GAIN_SCHEMA = {
     "date": pl.Date, "tracked": pl.Boolean, "region": pl.Utf8, "organization": pl.Utf8, "size_class": pl.Utf8,
-    "pipeline_tag": pl.Utf8, "gain": pl.Int64, "rows": pl.Int64,
+    "pipeline_tag": pl.Utf8, "gain": pl.Float64, "rows": pl.Int64,
 }
 
 # The same columns as frames.models() (the filters compare against those), the same rows as
@@ -40,11 +40,10 @@ BUILD_SQL = f"""
     INSERT INTO catalog_dailygain (date, tracked, region, organization, size_class, pipeline_tag, gain, rows)
     SELECT s.date, m.tracked, {frames.MODEL_COLUMNS['region']}, {frames.MODEL_COLUMNS['organization']},
            {frames.MODEL_COLUMNS['size_class']}, m.pipeline_tag, SUM(s.gain), COUNT(*)
-    FROM (SELECT model_id, date,
-                 downloads_all_time - COALESCE(LAG(downloads_all_time) OVER (PARTITION BY model_id ORDER BY date), 0)
-                 AS gain
-          FROM catalog_downloadsnapshot
-          WHERE downloads_all_time IS NOT NULL AND source IN ({', '.join(f"'{s}'" for s in frames.DAILY_SOURCES)})) s
+    FROM (SELECT s.model_id, s.date, COALESCE({frames.DAY_SQL}, 0) AS gain
+          FROM catalog_downloadsnapshot s
+          WHERE s.downloads_all_time IS NOT NULL
+            AND s.source IN ({', '.join(f"'{s}'" for s in frames.DAILY_SOURCES)})) s
     JOIN catalog_hubmodel m ON m.id = s.model_id
     LEFT JOIN catalog_organization o ON o.id = m.organization_id
     GROUP BY 1, 2, 3, 4, 5, 6"""

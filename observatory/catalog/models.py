@@ -120,12 +120,34 @@ class ModelAlias(models.Model):
         return f"{self.old_hub_id} → {self.model.hub_id}"
 
 
+class CumulativeKind(models.TextChoices):
+    """How far a snapshot's cumulative count can be trusted as an all-time count."""
+
+    ALL_TIME = "all-time", "The Hub's own all-time count"
+    ESTIMATED = "estimated", "Estimated all-time count (coverage from release)"
+    LOWER_BOUND = "lower-bound", "Downloads since coverage began: a lower bound of the all-time count"
+
+
 class DownloadSnapshot(models.Model):
+    """One model on one day, in the observatory's canonical measures.
+
+    `downloads_all_time` is the canonical cumulative downloads at `date` (see `cumulative_kind`),
+    `downloads_day` the canonical downloads on that day, both converted from what the source
+    measures by the estimator its source names (ingest.download_measures); `raw_value` keeps the
+    source's own number when it measures something else (the daily series' running sum).
+    """
+
     # No index of its own: the unique (model, date) index starts with it.
     model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     date = models.DateField()
     downloads = models.BigIntegerField(null=True, blank=True, help_text="Rolling 30-day count")
-    downloads_all_time = models.BigIntegerField(null=True, blank=True)
+    downloads_all_time = models.BigIntegerField(null=True, blank=True,
+                                                help_text="Canonical cumulative downloads at this date")
+    downloads_day = models.FloatField(null=True, blank=True,
+                                      help_text="Canonical downloads on this day (estimated for the daily series)")
+    cumulative_kind = models.CharField(max_length=16, choices=CumulativeKind.choices, default=CumulativeKind.ALL_TIME)
+    raw_value = models.BigIntegerField(null=True, blank=True,
+                                       help_text="The source's own number where it is not an all-time count")
     likes = models.IntegerField(null=True, blank=True)
     source = models.CharField(max_length=32, default="crawl")
 
@@ -135,6 +157,34 @@ class DownloadSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_id}@{self.date}"
+
+
+class DataQualityIssue(models.Model):
+    """One thing a source got wrong or left out, as found when its data were converted (the ledger)."""
+
+    class Kind(models.TextChoices):
+        PLACEHOLDER = "leading-placeholder", "Leading placeholders read as missing"
+        NO_SAMPLES = "no-samples", "A series with no sample at all"
+        JUMP = "implausible-jump", "Implausible jump"
+        CONTRADICTION = "contradiction", "Later all-time count below an earlier cumulative estimate"
+        GAP = "gap", "Days without a sample"
+        DECREASE = "decrease", "A running sum that falls"
+
+    source = models.CharField(max_length=32, db_index=True)
+    model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    hub_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    date = models.DateField(null=True, blank=True, help_text="First day concerned")
+    end_date = models.DateField(null=True, blank=True, help_text="Last day concerned")
+    days = models.IntegerField(default=1)
+    detail = models.TextField()
+
+    class Meta:
+        ordering = ["source", "hub_id", "date"]
+        indexes = [models.Index(fields=["model", "date"], name="dataquality_model_date")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.kind}:{self.hub_id}@{self.date}"
 
 
 class LineageEdge(models.Model):
@@ -322,8 +372,7 @@ class DailyGain(models.Model):
     """Rollup: downloads gained per snapshot day by every combination of the dashboard filters.
 
     One row per (date, tracked, region, organization, size_class, pipeline_tag): the sum over
-    those models of each daily row's all-time count minus the model's previous daily row (the
-    whole count on its first row), and how many rows that was. Rebuilt from the daily snapshots
+    those models of their canonical downloads on that day, and how many rows that was. Rebuilt from the daily snapshots
     when the data version bumps (observatory.analytics.rollups); a rollup older than its sources
     is never read, the metrics then read the raw rows.
     """
@@ -334,7 +383,7 @@ class DailyGain(models.Model):
     organization = models.CharField(max_length=200)
     size_class = models.CharField(max_length=10, null=True)
     pipeline_tag = models.CharField(max_length=64)
-    gain = models.BigIntegerField()
+    gain = models.FloatField()
     rows = models.BigIntegerField()
 
     class Meta:
