@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ingest.lineage import HUB_ID, licence_conflicts
+from observatory.read_only import read_only_json
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, ModelAlias, QuarantinedRecord, Run
 
 
@@ -47,7 +48,7 @@ def model_document(model: HubModel) -> dict:
     }
 
 
-@require_GET
+@read_only_json
 def model_api(request: HttpRequest, org: str, name: str) -> JsonResponse:
     hub_id = f"{org}/{name}"
     if not HUB_ID.match(hub_id):

@@ -132,6 +132,9 @@ STATIC_ROOT = OBSERVATORY_HOME / "static"
 STATICFILES_DIRS = [BASE_DIR / "observatory" / "static"]
 
 LOGIN_URL = "/accounts/login/"
+# Without ?next=, Django would send a fresh login to /accounts/profile/, which is no page here;
+# the people who log in are lab members, and their page is the labs dashboard.
+LOGIN_REDIRECT_URL = "labs-dashboard"
 
 # --- Cache and tasks -----------------------------------------------------------------------
 # Embedded mode runs tasks in-process; it is on exactly when no broker is configured, and can

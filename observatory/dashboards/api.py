@@ -7,11 +7,10 @@ import re
 
 from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization
+from observatory.read_only import read_only_json
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,102}$")
 NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -77,8 +76,8 @@ def _api(view):
             return JsonResponse({"error": str(exc)}, status=400)
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    # Read-only: an unsafe method gets require_GET's 405, not the CSRF middleware's 403.
-    return csrf_exempt(require_GET(wrapper))
+    # Read-only: an unsafe method gets a JSON 405, not the CSRF middleware's HTML 403.
+    return read_only_json(wrapper)
 
 
 def _model_row(m: HubModel) -> dict:

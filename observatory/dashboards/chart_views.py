@@ -1,21 +1,31 @@
-"""Chart pages, chrome-less embeds, image exports and the metric endpoint (JSON / CSV)."""
+"""Chart pages, chrome-less embeds, image exports and the metric endpoint (JSON / CSV).
+
+Everything here is cached per data version (results.remembered): the JSON body, the rendered
+page and embed, the image. Work that misses the cache is charged to the client's address first
+(METRIC_COMPUTATIONS_PER_MINUTE, EXPORT_RENDERS_PER_MINUTE; the labs' counters, degraded to this
+process's memory while Redis is down); past a limit the answer is 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
 import plotly.io as pio
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.dashboards import results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
 from observatory.dashboards.registry import METRICS
-from observatory.exports.images import FORMATS, ExportUnavailable, figure_bytes
+from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes
 from observatory.exports.tables import rows_to_csv
+from observatory.labs.audit import client_ip
+from observatory.labs.limits import LimitExceeded, hit
+from observatory.read_only import read_only_json
 
 
 def _metric(name: str):
@@ -33,6 +43,34 @@ def _bad(exc: BadParameter) -> JsonResponse:
     return JsonResponse({"error": str(exc)}, status=400)
 
 
+def _charge(request: HttpRequest, kind: str, limit: int):
+    """Count one uncached computation (or render) against the client's address."""
+    return lambda: hit(f"{kind}:ip:{client_ip(request)}", limit, degrade=True)
+
+
+def _compute_charge(request: HttpRequest):
+    return _charge(request, "metric-compute", settings.METRIC_COMPUTATIONS_PER_MINUTE)
+
+
+def _retry_later(response: HttpResponse, seconds: int) -> HttpResponse:
+    response["Retry-After"] = str(max(1, int(seconds)))
+    return response
+
+
+def _too_many_json(exc: LimitExceeded) -> HttpResponse:
+    return _retry_later(JsonResponse({"error": f"uncached metric {exc}"}, status=429), exc.retry_after)
+
+
+def _too_many_page(request: HttpRequest, exc: LimitExceeded) -> HttpResponse:
+    return _retry_later(render(request, "dashboards/bad_request.html", {"error": f"Too many new views: {exc}."},
+                               status=429), exc.retry_after)
+
+
+def _page_kind(request: HttpRequest, page: str) -> str:
+    # The page carries absolute permalinks, so the host it was built for is part of its key.
+    return f"{page}:{request.scheme}://{request.get_host()}"
+
+
 def chart_html(name: str, params: ChartParams, *, div_id: str) -> str:
     result = results.computed(name, params)
     fig = METRICS[name].chart(result, params)
@@ -47,18 +85,29 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
         params = _params(request)
     except BadParameter as exc:
         return render(request, "dashboards/bad_request.html", {"error": str(exc)}, status=400)
-    query = params.query()
-    suffix = f"?{query}" if query else ""
-    body = results.payload(name, params)
-    context = {
-        "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
-        "chart": chart_html(name, params, div_id="chart"), "as_of": body["as_of"], "sources": body["sources"],
-        "query": query, "suffix": suffix, "regions": REGIONS, "size_classes": SIZE_CLASSES,
-        "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
-        "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
-        "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],
-    }
-    return render(request, "dashboards/chart.html", context)
+
+    def build() -> bytes:
+        query = params.query()
+        suffix = f"?{query}" if query else ""
+        body = results.payload(name, params)
+        context = {
+            "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
+            "chart": chart_html(name, params, div_id="chart"), "as_of": body["as_of"], "sources": body["sources"],
+            "query": query, "suffix": suffix, "regions": REGIONS, "size_classes": SIZE_CLASSES,
+            "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
+            "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
+            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],
+        }
+        return render_to_string("dashboards/chart.html", context, request=request).encode()
+
+    # The whole page, like the JSON: building its chart HTML is most of a request's time. Keyed by
+    # the query as asked (the form shows it), not the normalised one.
+    try:
+        page = results.remembered(_page_kind(request, "page"), name, params, build,
+                                  charge=_compute_charge(request), normalise=False)
+    except LimitExceeded as exc:
+        return _too_many_page(request, exc)
+    return HttpResponse(page, content_type="text/html; charset=utf-8")
 
 
 @xframe_options_exempt  # the point of an embed is to sit in someone else's page
@@ -69,11 +118,21 @@ def embed(request: HttpRequest, name: str) -> HttpResponse:
         params = _params(request)
     except BadParameter as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    query = params.query()
-    return render(request, "dashboards/embed.html", {
-        "metric": metric, "chart": chart_html(name, params, div_id="chart"),
-        "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + (f"?{query}" if query else "")),
-    })
+
+    def build() -> bytes:
+        query = params.query()
+        return render_to_string("dashboards/embed.html", {
+            "metric": metric, "chart": chart_html(name, params, div_id="chart"),
+            "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + (f"?{query}" if query else "")),
+        }, request=request).encode()
+
+    try:
+        page = results.remembered(_page_kind(request, "embed"), name, params, build,
+                                  charge=_compute_charge(request), normalise=False)
+    except LimitExceeded as exc:
+        return _retry_later(HttpResponse(f"Too many new views: {exc}.", status=429,
+                                         content_type="text/plain; charset=utf-8"), exc.retry_after)
+    return HttpResponse(page, content_type="text/html; charset=utf-8")
 
 
 @require_GET
@@ -82,21 +141,28 @@ def chart_image(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404("no such format")
     try:
-        params = _params(request)
+        params = results.normalised(name, _params(request))
     except BadParameter as exc:
         return _bad(exc)
-    fig = metric.chart(results.computed(name, params), params)
+
+    def render_image() -> bytes:
+        fig = metric.chart(results.computed(name, params, charge=_compute_charge(request)), params)
+        return figure_bytes(fig, fmt)
+
     try:
-        data = figure_bytes(fig, fmt)
+        data = results.remembered(f"image-{fmt}", name, params, render_image,
+                                  charge=_charge(request, "export-render", settings.EXPORT_RENDERS_PER_MINUTE))
+    except LimitExceeded as exc:
+        return _retry_later(JsonResponse({"error": f"uncached image export {exc}"}, status=429), exc.retry_after)
+    except ExportBusy as exc:
+        return _retry_later(JsonResponse({"error": str(exc)}, status=503), exc.retry_after)
     except ExportUnavailable as exc:
         return JsonResponse({"error": str(exc)}, status=503)
     response = HttpResponse(data, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
-
-@csrf_exempt  # read-only: an unsafe method gets require_GET's 405, not a CSRF 403
-@require_GET
+@read_only_json  # an unsafe method gets a JSON 405, not a CSRF 403
 def metric_api(request: HttpRequest, name: str) -> HttpResponse:
     if name not in METRICS:
         return JsonResponse({"error": f"no such metric; known: {', '.join(METRICS)}"}, status=404)
@@ -107,9 +173,13 @@ def metric_api(request: HttpRequest, name: str) -> HttpResponse:
         params = _params(request)
     except BadParameter as exc:
         return _bad(exc)
-    if request.GET.get("format") == "csv":
-        text = rows_to_csv(results.payload(name, params)["rows"])
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    return HttpResponse(results.json_bytes(name, params), content_type="application/json")
+    try:
+        if request.GET.get("format") == "csv":
+            text = rows_to_csv(results.payload(name, params, charge=_compute_charge(request))["rows"])
+            response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+            return response
+        return HttpResponse(results.json_bytes(name, params, charge=_compute_charge(request)),
+                            content_type="application/json")
+    except LimitExceeded as exc:
+        return _too_many_json(exc)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.dashboards.params import CHOICES
 from observatory.dashboards.registry import METRICS
 from observatory.labs import openapi as labs_openapi  # the submission API's paths
+from observatory.read_only import read_only_json
 
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": "string", "nullable": True}
 NULLABLE_INT = {"type": "integer", "nullable": True}
 ERROR = {"description": "Invalid parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+# OpenAPI 3.0 cannot state a rule across two parameters, so the metric endpoint's 400 says it in words.
+RANGE_ERROR = {"description": "Invalid parameter, or start after end (\"start must not be after end\")",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 NOT_FOUND = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 HUB_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,102}$"
@@ -31,7 +33,8 @@ def _ok(ref: str, description: str = "OK") -> dict:
 PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
           _q("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0})]
 METRIC_PARAMS = [
-    _q("start", DATE, "First day of the range"), _q("end", DATE, "Last day of the range"),
+    _q("start", DATE, "First day of the range; not after end (400 otherwise)"),
+    _q("end", DATE, "Last day of the range; not before start (400 otherwise)"),
     {"name": "region", "in": "query", "required": False, "style": "form", "explode": True,
      "schema": {"type": "array", "items": {"type": "string", "enum": list(REGIONS)}}, "description": "Regions (repeatable)"},
     _q("organization", {"type": "string", "pattern": NAMESPACE_PATTERN}, "Hub namespace"),
@@ -39,7 +42,8 @@ METRIC_PARAMS = [
     _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
     _q("scope", {"type": "string", "enum": list(CHOICES["scope"]), "default": "tracked"}),
     _q("top", {"type": "integer", "minimum": 1, "maximum": 30, "default": 8}, "Top N organisations / bases"),
-    _q("by", {"type": "string", "enum": list(CHOICES["by"]), "default": "region"}, "derivatives-by-base grouping"),
+    _q("by", {"type": "string", "enum": list(CHOICES["by"]), "default": "region"},
+       "derivatives-by-base and finetunes-by-origin: group by the base's region, organisation or model"),
     _q("depth", {"type": "string", "enum": list(CHOICES["depth"]), "default": "direct"}, "direct children or whole tree"),
     _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": "epoch-eci"}, "open-closed-gap source"),
     _q("format", {"type": "string", "enum": list(CHOICES["format"]), "default": "json"}),
@@ -100,7 +104,7 @@ def document() -> dict:
                                 "schema": {"type": "string", "enum": list(METRICS)}}, *METRIC_PARAMS],
                 "responses": {"200": {"description": "Rows", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Metric"}},
-                    "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": NOT_FOUND}}},
+                    "text/csv": {"schema": {"type": "string"}}}}, "400": RANGE_ERROR, "404": NOT_FOUND}}},
         },
         "components": {"securitySchemes": labs_openapi.COMPONENTS["securitySchemes"], "schemas": {
             **labs_openapi.COMPONENTS["schemas"],
@@ -146,7 +150,6 @@ def document() -> dict:
     }
 
 
-@csrf_exempt  # read-only: an unsafe method gets require_GET's 405, not a CSRF 403
-@require_GET
+@read_only_json  # an unsafe method gets a JSON 405, not a CSRF 403
 def schema(request: HttpRequest) -> JsonResponse:
     return JsonResponse(document())
