@@ -15,6 +15,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from observatory.caching import local_caches, redis_caches
 from observatory.env import (
     env_bool,
     env_float,
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "gpu_workers",
     "observatory.dashboards",
     "observatory.labs",
+    "axes",  # login throttling: failed attempts per account and per address, in the database
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "observatory.urls"
@@ -136,6 +140,22 @@ LOGIN_URL = "/accounts/login/"
 # the people who log in are lab members, and their page is the labs dashboard.
 LOGIN_REDIRECT_URL = "labs-dashboard"
 
+# --- Login throttling (django-axes) ----------------------------------------------------------
+# AxesStandaloneBackend first: it refuses a locked-out account or address before any password
+# check. Each entry of the lockout parameters locks on its own: an account after this many
+# failures from anywhere, an address after this many failures on any accounts. Refusals go
+# to the labs audit log (observatory.labs.audit).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# REMOTE_ADDR only, as the audit log: no trusted proxy is configured, so X-Forwarded-For is the client's word.
+AXES_CLIENT_IP_CALLABLE = "observatory.labs.audit.client_ip"
+
 # --- Cache and tasks -----------------------------------------------------------------------
 # Embedded mode runs tasks in-process; it is on exactly when no broker is configured, and can
 # be forced either way with EMBEDDED_TASKS.
@@ -143,19 +163,29 @@ EMBEDDED_TASKS = env_bool("EMBEDDED_TASKS", default=REDIS_URL is None)
 if not EMBEDDED_TASKS and REDIS_URL is None:
     raise ImproperlyConfigured("EMBEDDED_TASKS=0 needs REDIS_URL for the Celery broker")
 
-# The cache may live in another Redis database than the broker (tests flush the cache freely).
+# The cache belongs in its own Redis server, started with a memory cap and LRU eviction
+# (`--maxmemory 1gb --maxmemory-policy allkeys-lru`), so a flood of distinct views evicts old
+# views instead of growing without bound; the broker's Redis keeps `noeviction`, or it would
+# lose queued jobs (README, "Running on PostgreSQL + Redis"). Every key the observatory writes
+# carries a TTL. It falls back to REDIS_URL (fine for one machine, without a memory cap).
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", REDIS_URL)
 if CACHE_REDIS_URL is not None:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": CACHE_REDIS_URL,
-            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "observatory"),
-            "TIMEOUT": 60 * 60 * 24,
-        }
-    }
+    CACHES = redis_caches(CACHE_REDIS_URL, key_prefix=env_str("CACHE_KEY_PREFIX", "observatory"),
+                          timeout=60 * 60 * 24)
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 60 * 60 * 24}}
+    CACHES = local_caches(timeout=60 * 60 * 24)
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # a degraded cache says so in the log, once a request
+
+# Metric results, pages and images: views without a date range or free-text filter (the finite
+# menu of the pages' selects) are kept for a day; the rest, unbounded in number, only briefly.
+METRIC_CACHE_SECONDS = env_int("METRIC_CACHE_SECONDS", 24 * 3600, minimum=1)
+METRIC_CACHE_SHORT_SECONDS = env_int("METRIC_CACHE_SHORT_SECONDS", 300, minimum=1)
+# Per client address and minute: metric computations that missed the cache, and image renders.
+METRIC_COMPUTATIONS_PER_MINUTE = env_int("METRIC_COMPUTATIONS_PER_MINUTE", 30, minimum=1)
+EXPORT_RENDERS_PER_MINUTE = env_int("EXPORT_RENDERS_PER_MINUTE", 10, minimum=1)
+# Image renders in flight per process (one browser renders one at a time; the others wait for
+# it); past this a request gets 503 + Retry-After instead of joining an unbounded queue.
+EXPORT_MAX_CONCURRENT = env_int("EXPORT_MAX_CONCURRENT", 2, minimum=1)
 
 # The longest job is a probe run (PROBE_MAX_SECONDS) or a full crawl page; the broker must not
 # redeliver a job that is still running, so the visibility timeout sits well above both.

@@ -2,29 +2,115 @@
 parameters and the data version that every import and crawl bumps.
 
 Frames travel through the cache as Arrow IPC bytes, not as pickled Python objects.
+
+What bounds the cache (a distinct query string must not mean a new day-long entry):
+- parameters are normalised to what changes the result: filters a metric does not use are
+  dropped, a `start` before the oldest data date is one value (the day before it), an `end` on
+  or after the newest is no end (all the data), so the unbounded dates outside the data collapse;
+- views with a date range or a free-text filter (organisation, task), unbounded in number, are
+  kept for METRIC_CACHE_SHORT_SECONDS; the finite menu of the pages' selects for a day;
+- a computation that misses the cache is charged to the client first (`charge`, the per-client
+  limit of chart_views), so one client cannot fill the cache faster than that limit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Callable
 
 import polars as pl
+from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Max, Min
 
+from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry
 from observatory.catalog.runs import data_version
 from observatory.charts.theme import ATTRIBUTIONS
 from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS, Computed
 
-TIMEOUT = 24 * 3600
+# A metric whose `end` is also its as-of date (the gap is measured up to it), so an `end` past
+# the data still changes the result and is kept as asked.
+END_IS_AS_OF = frozenset({"open-closed-gap"})
+ONE_DAY = dt.timedelta(days=1)
+
+Charge = Callable[[], None] | None
+
+
+def data_dates() -> tuple[dt.date | None, dt.date | None]:
+    """The oldest and newest date any metric compares `start` or `end` with: snapshot dates, model
+    creation and release dates, leaderboard dates. Index look-ups, once per data version."""
+    key = f"metric:data-dates:v{data_version()}"
+    stored = cache.get(key)
+    if stored is None:
+        found: list[dt.date] = []
+        for model, fields in ((DownloadSnapshot, ("date",)), (HubModel, ("created_at", "release_date")),
+                              (LeaderboardEntry, ("release_date", "snapshot_date"))):
+            aggregates = {}
+            for field in fields:
+                aggregates[f"{field}_min"], aggregates[f"{field}_max"] = Min(field), Max(field)
+            for value in model.objects.aggregate(**aggregates).values():
+                if value is not None:  # created_at is a UTC datetime; the metrics use its UTC date
+                    found.append(value.date() if isinstance(value, dt.datetime) else value)
+        stored = [min(found).isoformat(), max(found).isoformat()] if found else [None, None]
+        cache.set(key, stored, settings.METRIC_CACHE_SECONDS)
+    return tuple(dt.date.fromisoformat(d) if d else None for d in stored)
+
+
+def normalised(name: str, params: ChartParams) -> ChartParams:
+    """The same result's one parameter set (see the module's docstring)."""
+    metric, f = METRICS[name], params.filters
+    defaults = type(f)()
+    unused = {field.name: getattr(defaults, field.name) for field in dataclasses.fields(f)
+              if field.name not in metric.uses}
+    start, end = f.start, f.end
+    if start or end:
+        oldest, newest = data_dates()
+        if oldest is None:  # no data: every range gives the same empty result
+            start = end = None
+        else:
+            if start and start < oldest:
+                start = oldest - ONE_DAY
+            elif start and start > newest:
+                start = newest + ONE_DAY
+            if end and name not in END_IS_AS_OF:
+                if end >= newest:
+                    end = None
+                elif end < oldest:
+                    end = oldest - ONE_DAY
+    changes = {"start": start, "end": end, **unused}
+    return dataclasses.replace(params, filters=dataclasses.replace(f, **changes))
+
+
+def lifetime(params: ChartParams) -> int:
+    """Seconds a (normalised) view stays cached: a day for the finite menu, briefly for the rest."""
+    f = params.filters
+    if f.start or f.end or f.organization or f.pipeline_tag:
+        return settings.METRIC_CACHE_SHORT_SECONDS
+    return settings.METRIC_CACHE_SECONDS
 
 
 def cache_key(kind: str, name: str, params: ChartParams) -> str:
     digest = hashlib.sha256(params.key().encode()).hexdigest()[:24]
     return f"metric:{kind}:{name}:v{data_version()}:{digest}"
+
+
+def remembered(kind: str, name: str, params: ChartParams, build: Callable[[], bytes], *,
+               charge: Charge = None) -> bytes:
+    """`build()`'s bytes for this view, from the cache or built (charged to the client) and kept."""
+    params = normalised(name, params)
+    key = cache_key(kind, name, params)
+    value = cache.get(key)
+    if value is None:
+        if charge is not None:
+            charge()
+        value = build()
+        cache.set(key, value, lifetime(params))
+    return value
 
 
 def _to_ipc(frame: pl.DataFrame) -> bytes:
@@ -33,7 +119,8 @@ def _to_ipc(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def computed(name: str, params: ChartParams) -> Computed:
+def computed(name: str, params: ChartParams, *, charge: Charge = None) -> Computed:
+    params = normalised(name, params)
     key = cache_key("frames", name, params)
     stored = cache.get(key)
     if stored is not None:
@@ -43,11 +130,13 @@ def computed(name: str, params: ChartParams) -> Computed:
             extra={k: pl.read_ipc(io.BytesIO(v)) for k, v in stored["extra"].items()},
             info=json.loads(stored["info"]),
         )
+    if charge is not None:
+        charge()
     result = METRICS[name].compute(params)
     cache.set(key, {
         "rows": _to_ipc(result.rows), "as_of": result.as_of.isoformat() if result.as_of else None,
         "extra": {k: _to_ipc(v) for k, v in result.extra.items()}, "info": json.dumps(result.info),
-    }, TIMEOUT)
+    }, lifetime(params))
     return result
 
 
@@ -66,8 +155,10 @@ def sources(name: str, params: ChartParams) -> list[str]:
     return [ATTRIBUTIONS.get(s, s) for s in METRICS[name].sources(params)]
 
 
-def payload(name: str, params: ChartParams) -> dict:
-    result = computed(name, params)
+def payload(name: str, params: ChartParams, *, charge: Charge = None) -> dict:
+    """The rows and their context; `params` in it is the normalised query they were computed under."""
+    params = normalised(name, params)
+    result = computed(name, params, charge=charge)
     body = {"metric": name, "rows": _jsonable(result.rows), "as_of": result.as_of.isoformat() if result.as_of else None,
             "sources": sources(name, params), "params": params.query(),
             "methodology": dict(METRICS[name].methodology)}
@@ -79,11 +170,8 @@ def payload(name: str, params: ChartParams) -> dict:
     return body
 
 
-def json_bytes(name: str, params: ChartParams) -> bytes:
+def json_bytes(name: str, params: ChartParams, *, charge: Charge = None) -> bytes:
     """The JSON response body, cached whole so a warm request does no polars work at all."""
-    key = cache_key("json", name, params)
-    body = cache.get(key)
-    if body is None:
-        body = json.dumps(payload(name, params), separators=(",", ":")).encode()
-        cache.set(key, body, TIMEOUT)
-    return body
+    # Charged once, for the miss of the body (building it may reuse cached frames).
+    return remembered("json", name, params, lambda: json.dumps(payload(name, params), separators=(",", ":")).encode(),
+                      charge=charge)

@@ -2,10 +2,15 @@
 
 kaleido drives Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium); starting it costs
 seconds, so the first export starts a persistent sync server and later ones reuse it.
+
+The browser renders one figure at a time. At most EXPORT_MAX_CONCURRENT exports of a process
+are in flight (rendering or waiting for the browser); one more raises ExportBusy at once (the
+view answers 503 + Retry-After) instead of joining a queue that grows with the attack.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -24,10 +29,32 @@ logging.getLogger("kaleido").setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _started = False
+_slots_lock = threading.Lock()
+_in_flight = 0
 
 
 class ExportUnavailable(RuntimeError):
     pass
+
+
+class ExportBusy(RuntimeError):
+    retry_after = 5  # seconds: about two renders
+
+
+@contextlib.contextmanager
+def render_slot():
+    """One of the process's EXPORT_MAX_CONCURRENT export slots, or ExportBusy if all are taken."""
+    global _in_flight
+    bound = int(getattr(settings, "EXPORT_MAX_CONCURRENT", 2))
+    with _slots_lock:
+        if _in_flight >= bound:
+            raise ExportBusy(f"all {bound} image renders of this server are busy; try again in a few seconds")
+        _in_flight += 1
+    try:
+        yield
+    finally:
+        with _slots_lock:
+            _in_flight -= 1
 
 
 def _ensure_browser() -> None:
@@ -47,7 +74,7 @@ def _ensure_browser() -> None:
 def figure_bytes(fig: go.Figure, fmt: str) -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    with _lock:  # one browser, one export at a time
+    with render_slot(), _lock:  # one browser, one export at a time; a bounded number waiting
         _ensure_browser()
         with warnings.catch_warnings():
             # plotly passes its default kaleido options even to a running server; harmless.

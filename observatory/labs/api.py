@@ -2,7 +2,8 @@
 
 Every answer is JSON. Errors say what was wrong: 400 invalid (with one message per field), 401
 no or bad token, 404 not this lab's (or no such) submission, 405 wrong method, 413 body too
-large, 415 not JSON, 429 rate limit or quota, 503 the Hub could not be asked.
+large, 415 not JSON, 429 rate limit or quota, 503 the Hub, the rate-limit store (Redis) or the
+task broker could not be reached (with Retry-After; it recovers by itself when they are back).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from observatory.labs import audit, limits, pinning, submitting, tokens
 from observatory.labs.models import AuditEvent, Submission
@@ -34,6 +36,12 @@ def _too_many(exc: limits.LimitExceeded) -> JsonResponse:
     return response
 
 
+def _unavailable(message: str, retry_after: int = limits.Unavailable.retry_after) -> JsonResponse:
+    response = error(503, message)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def token_api(*methods: str):
     """Method check, bearer-token authentication and the per-token rate limit, in that order."""
 
@@ -41,6 +49,16 @@ def token_api(*methods: str):
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
+            # The caps are counted in Redis and runs are sent through it: without it the API cannot
+            # keep its promises, so it says so (503) rather than failing open or answering 500.
+            try:
+                return checked(request, *args, **kwargs)
+            except limits.Unavailable:
+                return _unavailable("the rate-limit store (Redis) is unreachable; try again shortly")
+            except BrokerUnreachable:
+                return _unavailable("the task broker (Redis) is unreachable; try again shortly")
+
+        def checked(request: HttpRequest, *args, **kwargs):
             if request.method not in methods:
                 response = error(405, f"method {request.method} not allowed here; use {', '.join(methods)}")
                 response["Allow"] = ", ".join(methods)

@@ -1,7 +1,12 @@
-"""Rate limits and quotas per lab, counted in the Django cache (Redis in any real deployment).
+"""Rate limits and quotas, counted in the `limits` cache (Redis in any real deployment).
 
 Fixed one-minute windows: the first request in a window creates the counter with a TTL, the
-rest increment it atomically (Redis INCR), so concurrent web processes share one count.
+rest increment it atomically (Redis INCR), so concurrent web processes share one count. The
+labs' caps and the dashboards' per-client limits on uncached work both count here.
+
+With Redis unreachable a count is impossible: `hit` raises Unavailable (the submission API
+answers 503), or with `degrade=True` counts in this process's memory instead, so read-only
+pages stay up and still bounded while the cache is down.
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,19 +29,37 @@ class LimitExceeded(Exception):
         super().__init__(message)
 
 
-def hit(bucket: str, limit: int, window: int = 60) -> None:
+class Unavailable(Exception):
+    """The counters' store is unreachable; try again after `retry_after` seconds."""
+
+    retry_after = 30
+
+
+# Counts of this process alone, used only while the shared store is down (degrade=True).
+_local = LocMemCache("observatory-local-limits", {"TIMEOUT": 120, "OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
+def _count(store, key: str, window: int) -> int:
+    if store.add(key, 1, window + 5):
+        return 1
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.add(key, 1, window + 5)
+        return 1
+
+
+def hit(bucket: str, limit: int, window: int = 60, *, degrade: bool = False) -> None:
     """Count one request in `bucket`; raise LimitExceeded past `limit` per `window` seconds."""
     now = int(time.time())
     start = now - now % window
     key = f"labs:rate:{bucket}:{start}"
-    if cache.add(key, 1, window + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, window + 5)
-            count = 1
+    try:
+        count = _count(caches["limits"], key, window)
+    except RedisError as exc:
+        if not degrade:
+            raise Unavailable(f"the rate-limit store is unreachable: {exc.__class__.__name__}") from exc
+        count = _count(_local, key, window)
     if count > limit:
         raise LimitExceeded(f"rate limit: at most {limit} per {window}s here; try again shortly",
                             retry_after=start + window - now)
