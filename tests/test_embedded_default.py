@@ -31,6 +31,8 @@ METRIC_URLS = [
     "/api/metrics/derivatives-by-base",
     "/api/metrics/derivatives-by-base?scope=all&by=organization&depth=tree",
     "/api/metrics/derivatives-by-base?by=base",
+    "/api/metrics/finetunes-by-origin",
+    "/api/metrics/finetunes-by-origin?scope=all&by=organization&top=5&region=china&region=us",
     "/api/metrics/relative-adoption",
     "/api/metrics/relative-adoption?size_class=1-5B",
     "/api/metrics/releases-by-region",
@@ -41,7 +43,7 @@ METRIC_URLS = [
     "/api/metrics/open-closed-gap?source=lmarena",
 ]
 PAGE_URLS = ["/", "/api/stats", "/methodology", "/status/", "/dashboards/cumulative-downloads-by-region",
-             "/dashboards/derivatives-by-base", "/dashboards/licence-mix", "/dashboards/open-closed-gap",
+             "/dashboards/derivatives-by-base", "/dashboards/finetunes-by-origin", "/dashboards/licence-mix", "/dashboards/open-closed-gap",
              "/orgs/Qwen", "/models/Qwen/Qwen2.5-7B-Instruct"]
 
 READER = textwrap.dedent("""
