@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.importers import atom, downloads, leaderboards
+from ingest.importers import aliases, atom, downloads, leaderboards
 from ingest.importing import DataDirMissing
 from observatory.catalog.runs import recorded_run
 
@@ -76,6 +76,9 @@ DATASETS: list[Dataset] = [
     Dataset("release_corrections", "atom/metadata/release_date_corrections.csv", atom.import_release_corrections,
             "release dates that differ from the Hub's createdAt"),
     Dataset("tracked_lists", "atom", _tracked_lists, "ATOM's tracked lists (models.csv, extra_models.csv)"),
+    # Before hub-stats: its rows then name each renamed base by its current id from the start.
+    Dataset("aliases", "hub", aliases.import_aliases,
+            "renamed repos: recorded 307s (hub/model_info) and the Hub's resolution of card base_model names"),
     Dataset("hubstats", "hub/hub_stats_frozen_*.parquet", _hubstats, "hub-stats rows (Hub API field names)"),
     Dataset("daily_downloads", "downloads/download", downloads.import_daily_downloads,
             "daily cumulative download series → snapshots"),
@@ -88,14 +91,19 @@ BY_NAME = {dataset.name: dataset for dataset in DATASETS}
 
 
 def run_import(name: str, data_dir: Path | None = None, *, path: Path | None = None, progress_bar: bool = False,
-               run=None) -> dict:
-    """Import one dataset as a recorded run (kind=import). Raises on a malformed file; the DB is unchanged."""
+               run=None, parent_run_id: int | None = None) -> dict:
+    """Import one dataset as a recorded run (kind=import). Raises on a malformed file; the DB is unchanged.
+
+    `parent_run_id`: the bootstrap run this import is part of (the reaper fails such an import
+    when its worker dies, and re-sends the bootstrap instead)."""
     dataset = BY_NAME[name]
     if path is None:
         if data_dir is None:
             raise DataDirMissing("no data directory: set OBSERVATORY_DATA_DIR or pass --data-dir")
         path = dataset.locate(Path(data_dir))
     params = {"dataset": name, "path": str(path)}
+    if parent_run_id is not None:
+        params["bootstrap"] = parent_run_id
     if run is not None:
         counts = _call(dataset, path, progress_bar, run)
         run.counts = counts

@@ -8,11 +8,14 @@ raises ImportFileError naming the file, row and column that made it stop.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 from tqdm import tqdm
+
+from observatory.catalog.runs import report_progress
 
 T = TypeVar("T")
 
@@ -37,12 +40,30 @@ class DataDirMissing(FileNotFoundError):
     """The configured data directory (or a file the importer needs inside it) is absent."""
 
 
+REPORT_EVERY_SECONDS = 0.5  # a report is an in-memory hand-over; the run's heartbeat writes the newest
+
+
 def progress(items: Iterable[T], *, total: int | None = None, desc: str = "", enabled: bool = False) -> Iterator[T]:
-    """A progress bar on the command line; silent inside tasks and tests."""
-    if not enabled:
-        yield from items
-        return
-    yield from tqdm(items, total=total, desc=desc, unit="rows", file=sys.stderr, dynamic_ncols=True, leave=False)
+    """A progress bar on the command line; silent inside tasks and tests. Either way the count
+    goes to the run being recorded (runs.report_progress), whose heartbeat shows it on the row."""
+    if enabled:
+        items = tqdm(items, total=total, desc=desc, unit="rows", file=sys.stderr, dynamic_ncols=True, leave=False)
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)
+    done, reported = 0, 0.0
+    for item in items:  # per row or per batch, whichever the importer iterates
+        now = time.monotonic()
+        if now - reported >= REPORT_EVERY_SECONDS:
+            _report(desc, done, total)
+            reported = now
+        yield item
+        done += 1
+    _report(desc, done, total)
+
+
+def _report(desc: str, done: int, total: int | None) -> None:
+    step = f"{desc or 'importing'}: {done:,}" + (f" of {total:,}" if total else "")
+    report_progress(step, done / total if total else None)
 
 
 def require_file(path: Path) -> Path:

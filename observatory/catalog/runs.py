@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
+import threading
 import traceback
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from observatory.catalog.models import Run
 
 DATA_VERSION_KEY = "observatory:data-version"
+# Like every key, the version carries a TTL (a cache under allkeys-lru or volatile-lru stays
+# bounded). Longer than any entry keyed by it lives (a day), so when it lapses and is read
+# back from the runs table, no entry written under an older number is still there.
+DATA_VERSION_SECONDS = 7 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
 def start_run(kind: str, name: str, params: dict | None = None, *, task_id: str = "") -> Run:
@@ -45,16 +55,91 @@ def fail_run(run: Run, error: str) -> None:
     run.save(update_fields=["status", "finished_at", "error"])
 
 
+class Heartbeat(threading.Thread):
+    """Writes heartbeat_at (and the latest progress report) on a running run every few seconds.
+
+    A thread with its own database connection, because the import it watches runs inside one
+    long transaction: a heartbeat written there would be invisible to the reaper until the
+    commit, and rolled back with the data if the worker died. The reaper (ingest.tasks) takes a
+    run whose heartbeat is older than IMPORT_HEARTBEAT_STALE_SECONDS for one whose worker died.
+    """
+
+    def __init__(self, run_id: int, interval: float | None = None):
+        super().__init__(daemon=True, name=f"run-heartbeat-{run_id}")
+        stale = float(settings.IMPORT_HEARTBEAT_STALE_SECONDS)
+        self.run_id = run_id
+        self.interval = interval if interval is not None else max(1.0, min(30.0, stale / 4))
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.reported: dict | None = None  # the newest progress report, written with the next beat
+
+    def report(self, step: str, fraction: float | None = None) -> None:
+        with self.lock:
+            self.reported = {"current_step": step[:200], **({"progress": fraction} if fraction is not None else {})}
+
+    def beat(self) -> None:
+        with self.lock:
+            fields, self.reported = dict(self.reported or {}), None
+        Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=timezone.now(), **fields)
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                try:
+                    self.beat()
+                except Exception as exc:  # a database hiccup must not end the import it watches
+                    log.warning("heartbeat of run=%s not written: %s", self.run_id, exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.is_alive():
+            self.join(timeout=10)
+
+
+_current_heartbeat: contextvars.ContextVar[Heartbeat | None] = contextvars.ContextVar("run_heartbeat", default=None)
+
+
+@contextlib.contextmanager
+def heartbeating(run: Run) -> Iterator[Heartbeat | None]:
+    """Heartbeat `run` while the block runs; report_progress() inside it lands on this run's row.
+
+    Not on SQLite (the embedded default): it allows one writer, so a second connection's
+    heartbeat would wait on the import's transaction, and that mode has no beat process to reap.
+    """
+    if connection.vendor == "sqlite":
+        yield None
+        return
+    heartbeat = Heartbeat(run.pk)
+    token = _current_heartbeat.set(heartbeat)
+    heartbeat.start()
+    try:
+        yield heartbeat
+    finally:
+        _current_heartbeat.reset(token)
+        heartbeat.stop()
+
+
+def report_progress(step: str, fraction: float | None = None) -> None:
+    """What an importer calls per batch: shown on the innermost heartbeating run at its next beat."""
+    heartbeat = _current_heartbeat.get()
+    if heartbeat is not None:
+        heartbeat.report(step, fraction)
+
+
 @contextlib.contextmanager
 def recorded_run(kind: str, name: str, params: dict | None = None) -> Iterator[Run]:
     """Open a run row, yield it, and close it as succeeded or failed (re-raising the error).
 
     The run row is written outside the caller's data transaction, so a failed import still
-    leaves its failure visible while its data changes roll back.
+    leaves its failure visible while its data changes roll back. It heartbeats meanwhile, so a
+    killed process leaves a stale run the reaper fails instead of one `running` forever.
     """
     run = start_run(kind, name, params)
     try:
-        yield run
+        with heartbeating(run):
+            yield run
     except BaseException as exc:
         message = str(exc) or exc.__class__.__name__
         if not isinstance(exc, (ValueError, KeyboardInterrupt)):
@@ -73,7 +158,7 @@ def data_version() -> int:
             Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
         )
         version = latest or 0
-        cache.set(DATA_VERSION_KEY, version, None)
+        cache.set(DATA_VERSION_KEY, version, DATA_VERSION_SECONDS)
     return int(version)
 
 
@@ -87,5 +172,5 @@ def bump_data_version() -> int:
     version = (latest or 0) + 0
     current = cache.get(DATA_VERSION_KEY) or 0
     version = max(version, int(current) + 1)
-    cache.set(DATA_VERSION_KEY, version, None)
+    cache.set(DATA_VERSION_KEY, version, DATA_VERSION_SECONDS)
     return version
