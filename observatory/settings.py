@@ -115,9 +115,19 @@ if DATABASE_URL is None:
     }
 else:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+        # A connection is kept for DATABASE_CONN_MAX_AGE seconds (gunicorn's long-lived threads reuse
+        # it; runserver closes it with each request's thread) and checked before its first query in
+        # a request, so one the server dropped (restart, pg_terminate_backend) is replaced, not used.
+        DATABASES = {"default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True)}
     except Exception as exc:  # dj_database_url raises bare ValueErrors
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+
+# The Arrow (ADBC) connections the metric loaders read through: a bounded pool per process
+# (observatory/analytics/arrow_pool.py), on top of Django's own connection per thread.
+ARROW_POOL_SIZE = env_int("ARROW_POOL_SIZE", 4, minimum=1, maximum=64)
+ARROW_POOL_IDLE_SECONDS = env_float("ARROW_POOL_IDLE_SECONDS", 60.0, minimum=0.0)
+ARROW_POOL_WAIT_SECONDS = env_float("ARROW_POOL_WAIT_SECONDS", 60.0, minimum=0.1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -263,6 +273,8 @@ IMPORT_HEARTBEAT_STALE_SECONDS = env_int("IMPORT_HEARTBEAT_STALE_SECONDS", 300, 
 # one with /api/models/{id}, at most this many a crawl, this many a page task.
 CRAWL_LOOKUP_MAX = env_int("CRAWL_LOOKUP_MAX", 1000, minimum=0)
 CRAWL_LOOKUP_PAGE = env_int("CRAWL_LOOKUP_PAGE", 25, minimum=1, maximum=1000)
+# Parents the catalogue names but does not hold, looked up one by one (a 307 is a rename) per crawl.
+CRAWL_PARENT_LOOKUP_MAX = env_int("CRAWL_PARENT_LOOKUP_MAX", 1000, minimum=0)
 
 # --- Probes ----------------------------------------------------------------------------------
 # Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.
