@@ -6,18 +6,18 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from ingest.identity import find_model
 from ingest.lineage import HUB_ID, licence_conflicts
+from observatory.dashboards.model_ram import model_ram
 from observatory.read_only import read_only_json
-from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, ModelAlias, QuarantinedRecord, Run
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, QuarantinedRecord, Run
 
 
 def _model_or_404(hub_id: str) -> HubModel:
-    model = HubModel.objects.select_related("organization").filter(hub_id=hub_id).first()
+    # Any casing, or an old name of a renamed repo (ingest.identity), is the same model.
+    model = find_model(hub_id, HubModel.objects.select_related("organization"))
     if model is None:
-        alias = ModelAlias.objects.select_related("model__organization").filter(old_hub_id=hub_id).first()
-        if alias is None:
-            raise Http404(hub_id)
-        model = alias.model
+        raise Http404(hub_id)
     return model
 
 
@@ -43,8 +43,11 @@ def model_document(model: HubModel) -> dict:
         "tracked_reason": model.tracked_reason,
         "latest_snapshot": None if latest is None else {
             "date": latest.date.isoformat(), "downloads": latest.downloads,
-            "downloads_all_time": latest.downloads_all_time, "likes": latest.likes, "source": latest.source,
+            "downloads_all_time": latest.downloads_all_time, "cumulative_kind": latest.cumulative_kind,
+            "raw_value": latest.raw_value, "likes": latest.likes, "source": latest.source,
         },
+        # The default relative-adoption table's numbers for this model (one RAM computation).
+        "relative_adoption": model_ram(model),
     }
 
 

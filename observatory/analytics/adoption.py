@@ -146,7 +146,8 @@ def relative_adoption(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.
         )
         .rename({"days": "days_since_release", "cumulative": "cumulative_downloads",
                  "reference": "reference_10th", "top_median": "top10_median_downloads"})
-        .drop("model_id")
+        # The Hub's newest all-time count is another vintage than the counts compared here: left out.
+        .drop("model_id", "downloads_all_time")
         # Hub ids break ties: a deterministic order whatever order the database returned the rows in.
         .sort(["size_class", "cumulative_downloads", "hub_id"], descending=[False, True, False], nulls_last=True)
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 
 import polars as pl
 from django.db import connection
 
-SNAPSHOT_SCHEMA = {"model_id": pl.Int64, "date": pl.Date, "downloads_all_time": pl.Int64}
+SNAPSHOT_SCHEMA = {"model_id": pl.Int64, "date": pl.Date, "downloads_all_time": pl.Int64,
+                   "downloads_day": pl.Float64, "cumulative_kind": pl.Utf8}
 MODEL_SCHEMA = {
     "model_id": pl.Int64, "hub_id": pl.Utf8, "organization": pl.Utf8, "region": pl.Utf8, "tracked": pl.Boolean,
     "size_class": pl.Utf8, "licence_id": pl.Utf8, "licence_class": pl.Utf8, "pipeline_tag": pl.Utf8,
@@ -24,6 +24,7 @@ ORG_SCHEMA = {"namespace": pl.Utf8, "region": pl.Utf8}
 ENTRY_SCHEMA = {
     "model_name": pl.Utf8, "organization": pl.Utf8, "country": pl.Utf8, "open_weights": pl.Boolean,
     "benchmark": pl.Utf8, "score": pl.Float64, "release_date": pl.Date, "snapshot_date": pl.Date,
+    "ci_lower": pl.Float64, "ci_upper": pl.Float64,
 }
 
 
@@ -85,10 +86,9 @@ def _frame_copy(sql: str, params: list, schema: dict) -> pl.DataFrame:
 
 # Outside a transaction, an ADBC connection reads the rows as Arrow in C (binary COPY), without
 # a Python object or call per row: several times faster than psycopg's COPY at millions of rows.
-# Inside one (tests, an atomic view) only Django's connection sees the uncommitted rows.
-_adbc = threading.local()
-_adbc_open: list = []  # every thread's connection, so close_arrow_connections() reaches them all
-_adbc_lock = threading.Lock()
+# Inside one (tests, an atomic view) only Django's connection sees the uncommitted rows. The ADBC
+# connections come from a small bounded pool shared by the process's threads (arrow_pool says why).
+ARROW_APPLICATION_NAME = "observatory-arrow"  # how they show in pg_stat_activity
 
 
 def _arrow_allowed() -> bool:
@@ -112,36 +112,31 @@ def _adbc_uri() -> str:
         auth += ":" + quote(s["PASSWORD"], safe="")
     # A UTC session, like Django's: DATE(created_at) must not depend on the server's time zone.
     return (f"postgresql://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
-            "?options=-c%20TimeZone%3DUTC")
+            f"?options=-c%20TimeZone%3DUTC&application_name={ARROW_APPLICATION_NAME}")
 
 
 def close_arrow_connections() -> None:
-    """Close every thread's ADBC connection (test teardown drops the database; shutdown)."""
-    with _adbc_lock:
-        while _adbc_open:
-            try:
-                _adbc_open.pop().close()
-            except Exception:  # already broken: nothing left to close
-                pass
+    """Close the pool's idle ADBC connections (test teardown drops the database; shutdown)."""
+    from observatory.analytics import arrow_pool
+
+    arrow_pool.pool().close_all()
 
 
 def _frame_adbc(sql: str, schema: dict) -> pl.DataFrame:
-    import adbc_driver_postgresql.dbapi as adbc
+    from adbc_driver_manager import OperationalError
 
-    uri = _adbc_uri()
-    if getattr(_adbc, "uri", None) != uri or getattr(_adbc, "conn", None) not in _adbc_open:
-        _adbc.conn, _adbc.uri = adbc.connect(uri, autocommit=True), uri
-        with _adbc_lock:
-            _adbc_open.append(_adbc.conn)
+    from observatory.analytics import arrow_pool
+
     # Column aliases on the subquery: unique names whatever the SELECT list says.
     aliased = f"SELECT * FROM ({sql}) AS q({', '.join(schema)})"
-    try:
-        with _adbc.conn.cursor() as cursor:
+
+    def query(conn):
+        with conn.cursor() as cursor:
             cursor.execute(aliased)
-            table = cursor.fetch_arrow_table()
-    except Exception:
-        _adbc.uri = None  # a broken connection is rebuilt on the next call
-        raise
+            return cursor.fetch_arrow_table()
+
+    # OperationalError on a reused connection: the server restarted or the backend was terminated.
+    table = arrow_pool.pool().run(_adbc_uri(), query, retry_on=(OperationalError,))
     frame = pl.from_arrow(table)
     return frame.with_columns([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 
@@ -151,11 +146,22 @@ def _frame_adbc(sql: str, schema: dict) -> pl.DataFrame:
 # charts leave it out unless asked.
 DAILY_SOURCES = ("daily-series", "crawl")
 
+# Downloads on a snapshot's day: stored for the series (its estimator's), else the rise of the
+# Hub's all-time count since the model's previous row of the same source (the window runs over
+# the rows the query keeps, which only ever drops later rows or whole models). A fall is no
+# download count: NULL, and the data-quality ledger lists it as a contradiction.
+_RISE = "s.downloads_all_time - LAG(s.downloads_all_time) OVER (PARTITION BY s.model_id, s.source ORDER BY s.date)"
+DAY_SQL = f"COALESCE(s.downloads_day, CASE WHEN {_RISE} >= 0 THEN {_RISE} END)"
+
 
 def snapshots(start: dt.date | None = None, end: dt.date | None = None,
               sources: tuple[str, ...] | None = DAILY_SOURCES, filters=None,
               since_release: bool = False) -> pl.DataFrame:
-    """(model_id, date, downloads_all_time) for rows with an all-time count, up to `end`.
+    """(model_id, date, downloads_all_time, downloads_day, cumulative_kind) up to `end`, in the
+    canonical measures: cumulative downloads at the date, downloads on the day (the series'
+    estimate, or for the Hub's all-time counts the rise since the model's previous row of the same
+    source: NULL on its first, and where the count fell, which the ledger records), and how far
+    the cumulative count is an all-time count (catalog.models.CumulativeKind).
 
     `start` is not applied here: a metric needs each model's count at or before the range's
     first day as its baseline. With `filters`, only the rows of the models they select (the
@@ -166,7 +172,7 @@ def snapshots(start: dt.date | None = None, end: dt.date | None = None,
     where, params = model_conditions(filters)
     if since_release:
         where += ["m.size_class <> ''", "m.release_date IS NOT NULL", "s.date >= m.release_date"]
-    sql = "SELECT s.model_id, s.date, s.downloads_all_time FROM catalog_downloadsnapshot s"
+    sql = f"SELECT s.model_id, s.date, s.downloads_all_time, {DAY_SQL}, s.cumulative_kind FROM catalog_downloadsnapshot s"
     if where:
         sql += (" JOIN catalog_hubmodel m ON m.id = s.model_id"
                 " LEFT JOIN catalog_organization o ON o.id = m.organization_id")
@@ -293,8 +299,8 @@ def organizations() -> pl.DataFrame:
 
 
 def leaderboard(source: str, benchmarks: list[str] | None = None) -> pl.DataFrame:
-    sql = ("SELECT model_name, organization, country, open_weights, benchmark, score, release_date, snapshot_date "
-           "FROM catalog_leaderboardentry WHERE source = %s")
+    sql = ("SELECT model_name, organization, country, open_weights, benchmark, score, release_date, snapshot_date, "
+           "ci_lower, ci_upper FROM catalog_leaderboardentry WHERE source = %s")
     params: list = [source]
     if benchmarks:
         sql += " AND benchmark IN (" + ", ".join(["%s"] * len(benchmarks)) + ")"

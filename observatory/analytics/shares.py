@@ -37,7 +37,7 @@ def monthly_shares(by_org: pl.DataFrame, *, top_n: int) -> pl.DataFrame:
             pl.when(pl.col("organization").is_in(top)).then(pl.col("organization")).otherwise(pl.lit("other"))
             .alias("organization")
         )
-        .group_by(["month", "organization"]).agg(pl.col("increment").sum().cast(pl.Int64).alias("downloads"))
+        .group_by(["month", "organization"]).agg(pl.col("increment").sum().round(0).cast(pl.Int64).alias("downloads"))
         .with_columns((pl.col("downloads") / pl.col("downloads").sum().over("month")).fill_nan(0.0).alias("share"))
         # Ties (months where several organisations gained nothing) broken by name: the same rows in
         # the same order on every backend, so an export is reproducible from its URL.

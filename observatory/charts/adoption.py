@@ -11,7 +11,8 @@ from observatory.analytics.adoption import REGIONS
 from observatory.charts.theme import REGION_COLOURS, REGION_LABELS, finish
 
 
-def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None, scope: str = "tracked") -> go.Figure:
+def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None, scope: str = "tracked",
+                                   note: str | None = None) -> go.Figure:
     fig = go.Figure()
     for region in REGIONS:
         part = frame.filter(pl.col("region") == region).sort("date")
@@ -25,12 +26,13 @@ def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None
     what = "tracked models" if scope == "tracked" else "all models"
     return finish(
         fig, title=f"Cumulative downloads by region of origin ({what})", x_title="Date",
-        y_title="Downloads accumulated since start (count)", sources=["daily-series", "hub", "atom"], as_of=as_of,
+        y_title="Downloads accumulated over the range (count)", sources=["daily-series", "hub", "atom"], as_of=as_of,
+        note=note,
     )
 
 
 def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_class: str,
-                      as_of: dt.date | None) -> go.Figure:
+                      as_of: dt.date | None, note: str | None = None) -> go.Figure:
     """Cumulative downloads against days since release for a size class's models, with the
     10th-of-class reference curve dashed on top."""
     from observatory.charts.theme import PALETTE, plain
@@ -40,11 +42,12 @@ def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_cla
         part = curves.filter(pl.col("hub_id") == hub_id).sort("days")
         fig.add_trace(go.Scatter(x=part["days"].to_list(), y=part["cumulative"].to_list(), mode="lines", name=plain(hub_id),
                                  line={"width": 1.6, "color": PALETTE[index % len(PALETTE)]}))
-    ref = reference.sort("days")
+    # Only where the reference is defined (10 models with data at t): no line through the rest.
+    ref = reference.filter(pl.col("reference").is_not_null()).sort("days")
     if not ref.is_empty():
         fig.add_trace(go.Scatter(x=ref["days"].to_list(), y=ref["reference"].to_list(), mode="lines",
                                  name="10th of class (reference)", line={"width": 3, "dash": "dash", "color": "#222"}))
     fig.update_yaxes(type="log")
     return finish(fig, title=f"Relative adoption: {size_class} models against the 10th of their class",
                   x_title="Days since release (days)", y_title="Cumulative downloads (count, log scale)",
-                  sources=["daily-series", "hub", "atom"], as_of=as_of)
+                  sources=["daily-series", "hub", "atom"], as_of=as_of, note=note)

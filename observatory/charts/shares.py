@@ -10,7 +10,7 @@ import polars as pl
 from observatory.charts.theme import PALETTE, finish, plain
 
 
-def download_share_by_org(frame: pl.DataFrame, *, as_of: dt.date | None) -> go.Figure:
+def download_share_by_org(frame: pl.DataFrame, *, as_of: dt.date | None, note: str | None = None) -> go.Figure:
     fig = go.Figure()
     order = (frame.group_by("organization").agg(pl.col("downloads").sum())
              .sort(["downloads", "organization"], descending=[True, False])["organization"].to_list())
@@ -25,4 +25,4 @@ def download_share_by_org(frame: pl.DataFrame, *, as_of: dt.date | None) -> go.F
     fig.update_layout(barmode="stack", yaxis={"range": [0, 100], "ticksuffix": "%"})
     return finish(fig, title="Share of monthly downloads by organisation", x_title="Month",
                   y_title="Share of downloads gained in the month (%)", sources=["daily-series", "hub", "atom"],
-                  as_of=as_of)
+                  as_of=as_of, note=note)

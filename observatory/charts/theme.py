@@ -41,10 +41,14 @@ HEIGHT = 640  # fixed, so the source line sits at the same place on screen and i
 MARGIN = {"l": 80, "r": 30, "t": 90, "b": 150}
 
 
-def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | None, sources: list[str], as_of: dt.date | None) -> go.Figure:
-    """Title, axis titles with units, and the source / licence / data-as-of line at the foot."""
+def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | None, sources: list[str],
+           as_of: dt.date | None, note: str | None = None) -> go.Figure:
+    """Title, axis titles with units, and the source / licence / data-as-of line at the foot
+    (with `note`, e.g. the estimator and any flagged points, on a line of its own)."""
     source_line = "Sources: " + "<br>".join(ATTRIBUTIONS.get(s, s) for s in sources)
     as_of_text = f"Data as of {as_of.isoformat()}" if as_of else "No data yet"
+    if note:
+        as_of_text = f"{plain(note)}<br>{as_of_text}"
     fig.update_layout(
         height=HEIGHT,
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 20}},

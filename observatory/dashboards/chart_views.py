@@ -175,7 +175,11 @@ def metric_api(request: HttpRequest, name: str) -> HttpResponse:
         return _bad(exc)
     try:
         if request.GET.get("format") == "csv":
-            text = rows_to_csv(results.payload(name, params, charge=_compute_charge(request))["rows"])
+            body = results.payload(name, params, charge=_compute_charge(request))
+            text = rows_to_csv(body["rows"], comments=[
+                f"metric: {name}",
+                "methodology: " + "; ".join(f"{k}={v}" for k, v in body.get("methodology", {}).items()),
+                f"data as of: {body.get('as_of') or 'no data'}", "sources: " + "; ".join(body.get("sources", []))])
             response = HttpResponse(text, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response

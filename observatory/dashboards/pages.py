@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import plotly.io as pio
-import polars as pl
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,13 +11,13 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
-from observatory.analytics.filters import Filters
 from observatory.analytics.frames import DAILY_SOURCES
 from observatory.analytics.licences import PERMISSIVENESS
-from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
+from observatory.analytics import quality
+from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.theme import REGION_COLOURS, finish
-from observatory.dashboards import results
-from observatory.dashboards.params import ChartParams
+from observatory.dashboards.gap_comparison import epoch_comparison
+from observatory.dashboards.model_ram import model_ram
 from observatory.dashboards.registry import GAP_SOURCES, METRICS
 
 MAX_ANCESTOR_DEPTH = 12
@@ -51,36 +50,60 @@ def _ancestors(model: HubModel) -> list[dict]:
     return out
 
 
+SERIES_LABELS = {
+    "estimated": "estimated all-time downloads (daily series)",
+    "lower-bound": "downloads since sampling began (daily series; a lower bound of all-time)",
+    "all-time": "the Hub's all-time count",
+}
+
+
+def _contradicting(points: list[DownloadSnapshot]) -> set[int]:
+    """Snapshots whose Hub all-time count is below a cumulative count the model had earlier:
+    contradictions (the ledger lists them), not points to draw (see analytics.quality)."""
+    highest, out = None, set()
+    for s in points:
+        if highest is not None and s.cumulative_kind == "all-time" and s.downloads_all_time < highest:
+            out.add(s.pk)
+            continue
+        highest = s.downloads_all_time if highest is None else max(highest, s.downloads_all_time)
+    return out
+
+
 def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
     dated = [s for s in snapshots if s.downloads_all_time is not None]
     if not dated:
         return ""
     region = model.organization.region if model.organization else "unknown"
-    # The daily history is one line; one-off bulk snapshots (hub-stats) count differently, so they
-    # are separate markers rather than points on the same line.
+    left_off = _contradicting(dated)
+    drawn = [s for s in dated if s.pk not in left_off]
+    # One line per source and kind of count: an estimate, a lower bound and the Hub's own count are
+    # not one series. One-off bulk snapshots (hub-stats) are markers of another vintage.
     fig = go.Figure()
-    daily = [s for s in dated if s.source in DAILY_SOURCES]
-    if daily:
-        fig.add_trace(go.Scatter(x=[s.date for s in daily], y=[s.downloads_all_time for s in daily], mode="lines",
-                                 line={"color": REGION_COLOURS.get(region, "#555"), "width": 2},
-                                 name="daily history"))
-    for source in sorted({s.source for s in dated} - set(DAILY_SOURCES)):
-        points = [s for s in dated if s.source == source]
+    for source in DAILY_SOURCES:
+        for kind, label in SERIES_LABELS.items():
+            line = [s for s in drawn if s.source == source and s.cumulative_kind == kind]
+            if line:
+                fig.add_trace(go.Scatter(
+                    x=[s.date for s in line], y=[s.downloads_all_time for s in line], mode="lines",
+                    line={"color": REGION_COLOURS.get(region, "#555"), "width": 2,
+                          "dash": "dot" if kind == "lower-bound" else "solid" if kind == "all-time" else "dash"},
+                    name=label if source == "daily-series" else f"{label} (crawl)"))
+    for source in sorted({s.source for s in drawn} - set(DAILY_SOURCES)):
+        points = [s for s in drawn if s.source == source]
         fig.add_trace(go.Scatter(x=[s.date for s in points], y=[s.downloads_all_time for s in points], mode="markers",
                                  marker={"size": 9, "symbol": "diamond", "color": "#444"},
-                                 name=f"{source} snapshot (other vintage)"))
-    finish(fig, title=f"All-time downloads of {model.hub_id}", x_title="Date", y_title="All-time downloads (count)",
-           sources=["daily-series", "hub"], as_of=dated[-1].date)
+                                 name=f"{source}: the Hub's all-time count (other vintage)"))
+    flagged = DataQualityIssue.objects.filter(model=model, kind__in=quality.DRAWN_KINDS).aggregate(days=Sum("days"))
+    notes = []
+    if flagged["days"]:
+        notes.append(f"{flagged['days']} days flagged in the data-quality ledger are drawn")
+    if left_off:
+        notes.append(f"{len(left_off)} contradicting all-time count(s) left off")
+    finish(fig, title=f"Cumulative downloads of {model.hub_id}", x_title="Date",
+           y_title="Cumulative downloads (count)", sources=["daily-series", "hub"], as_of=drawn[-1].date,
+           note=("; ".join(notes) + ": see /data-quality") if notes else None)
     return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-model-downloads",
                        config={"displaylogo": False, "responsive": True})
-
-
-def _ram(model: HubModel) -> dict | None:
-    if not model.size_class:
-        return None
-    params = ChartParams(filters=Filters(scope="all", size_class=model.size_class))
-    table = results.computed("relative-adoption", params).rows.filter(pl.col("hub_id") == model.hub_id)
-    return table.to_dicts()[0] if not table.is_empty() else None
 
 
 def _conflicts(model: HubModel) -> list[dict]:
@@ -106,7 +129,7 @@ def model_card(request: HttpRequest, org: str, name: str) -> HttpResponse:
     context = {
         "model": model, "region": model.organization.region if model.organization else "unknown",
         "chart": _downloads_chart(model, snapshots), "latest": snapshots[-1] if snapshots else None,
-        "ram": _ram(model), "ancestors": _ancestors(model), "children_by_relation": sorted(by_relation.items()),
+        "ram": model_ram(model), "ancestors": _ancestors(model), "children_by_relation": sorted(by_relation.items()),
         "children": children.order_by("-child__downloads_all_time", "child__hub_id")[:50],
         "conflicts": _conflicts(model),
         "entries": LeaderboardEntry.objects.filter(hub_model=model).order_by("source", "benchmark", "-snapshot_date")[:100],
@@ -138,4 +161,5 @@ def organization(request: HttpRequest, namespace: str) -> HttpResponse:
 
 @require_GET
 def methodology(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboards/methodology.html", {"metrics": METRICS.values(), "gap_sources": GAP_SOURCES})
+    return render(request, "dashboards/methodology.html", {"metrics": METRICS.values(), "gap_sources": GAP_SOURCES,
+                                                           "epoch_gap": epoch_comparison()})

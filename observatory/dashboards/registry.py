@@ -13,6 +13,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import polars as pl
 
+from ingest import download_measures
+from observatory.analytics import quality
 from observatory.analytics import adoption, derivatives, frames, gains, gap, licences, releases, rollups, shares
 from observatory.analytics import finetunes
 from observatory.analytics.filters import filter_models
@@ -66,43 +68,63 @@ def _gain_cells(p: ChartParams) -> pl.DataFrame | None:
 
 # --- adoption ----------------------------------------------------------------------------------
 
+# The estimators that turn each source into the canonical download measures (ingest.download_measures).
+DOWNLOAD_METHODOLOGY = {"downloads": "canonical-downloads/v1",
+                        **{f"estimator:{name}": m.estimator for name, m in download_measures.SOURCES.items()}}
+
+def _flags(p: ChartParams, model_ids: pl.Series | None) -> dict:
+    """What the data-quality ledger says about the points a download chart draws (see quality)."""
+    flagged = quality.flagged_in_view(quality.all_issues(), model_ids, start=p.filters.start, end=p.filters.end)
+    return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
+
+
 def _cumulative(p: ChartParams) -> Computed:
     cells = _gain_cells(p)
+    models = _models(p)
     if cells is not None:
         rows = gains.cumulative_downloads_by_region(cells, start=p.filters.start, end=p.filters.end)
     else:
         snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
-        rows = adoption.cumulative_downloads_by_region(snaps, _models(p), start=p.filters.start,
+        rows = adoption.cumulative_downloads_by_region(snaps, models, start=p.filters.start,
                                                        end=p.filters.end, scope="all")
-    return Computed(rows, _max_date(rows, "date"))
+    return Computed(rows, _max_date(rows, "date"), info=_flags(p, models["model_id"]))
 
 
 def _share(p: ChartParams) -> Computed:
     cells = _gain_cells(p)
+    models = _models(p)
     if cells is not None:
         rows = gains.download_share_by_org(cells, start=p.filters.start, end=p.filters.end, top_n=p.top)
     else:
         snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
-        rows = shares.download_share_by_org(snaps, _models(p), start=p.filters.start, end=p.filters.end,
+        rows = shares.download_share_by_org(snaps, models, start=p.filters.start, end=p.filters.end,
                                             top_n=p.top)
-    return Computed(rows, frames.latest_snapshot_date(p.filters.end))
+    return Computed(rows, frames.latest_snapshot_date(p.filters.end), info=_flags(p, models["model_id"]))
 
 
-def _relative(p: ChartParams) -> Computed:
+def relative_adoption_table(p: ChartParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(RAM table, snapshots, models) for the filters: the one RAM computation the table, the
+    chart, the model card and the model API all read (through the relative-adoption metric)."""
     # Only the rows an adoption curve can use: sized models with a release date, from that date on.
     snaps = frames.snapshots(end=p.filters.end, filters=p.filters, since_release=True)
     models = _models(p, "hub_id", "release_date", "downloads_all_time")
-    table = adoption.relative_adoption(snaps, models, end=p.filters.end)
+    return adoption.relative_adoption(snaps, models, end=p.filters.end), snaps, models
+
+
+def _relative(p: ChartParams) -> Computed:
+    table, snaps, models = relative_adoption_table(p)
     size_class = p.filters.size_class or "7-9B"
     in_class = models.filter(pl.col("size_class") == size_class)
     curves = adoption.adoption_curves(snaps, in_class, end=p.filters.end)
-    reference = adoption.reference_curves(curves)
+    reference = adoption.reference_curves(adoption.adoption_curves(snaps, models, end=p.filters.end)).filter(
+        pl.col("size_class") == size_class)
     # Draw the class's most downloaded models with a curve; the table keeps all of them.
     chosen = (table.filter((pl.col("size_class") == size_class) & pl.col("days_since_release").is_not_null())
               .head(p.top)["hub_id"].to_list())
+    drawn = curves.filter(pl.col("hub_id").is_in(chosen))
     return Computed(table, frames.latest_snapshot_date(p.filters.end),
-                    extra={"curves": curves.filter(pl.col("hub_id").is_in(chosen)), "reference": reference},
-                    info={"size_class": size_class})
+                    extra={"curves": drawn, "reference": reference},
+                    info={"size_class": size_class, **_flags(p, drawn["model_id"].unique())})
 
 
 # --- lineage, licences, releases --------------------------------------------------------------
@@ -162,10 +184,15 @@ GAP_SOURCES = {
     "lmarena": ("lmarena", ["arena-text"], "LMArena text score", "Arena points", 0.0, ["lmarena"]),
     "probe": ("probe", None, "observatory probes", "score", 0.0, ["probe"]),
 }
+# How a closed model counts as caught up (analytics.gap.RULES). Epoch's index and LMArena carry an
+# interval per score, so Epoch's own rule applies (the difference is not significant); the point
+# tolerance above decides wherever a score has no interval. Probes have none.
+GAP_MATCH_RULES = {"epoch-eci": "interval-difference", "lmarena": "interval-difference", "probe": "tolerance"}
 
 
-def _gap(p: ChartParams) -> Computed:
-    source, benchmarks, _label, _unit, threshold, _attr = GAP_SOURCES[p.source]
+def gap_models(p: ChartParams) -> tuple[pl.DataFrame, dt.date | None, dict]:
+    """The models of the source released in the range, the range's as-of date, and what was chosen."""
+    source, benchmarks, *_ = GAP_SOURCES[p.source]
     entries = frames.leaderboard(source, benchmarks)
     info: dict = {}
     if source == "probe" and not entries.is_empty():
@@ -182,16 +209,26 @@ def _gap(p: ChartParams) -> Computed:
     as_of_candidates = [d for d in (_max_date(entries.drop_nulls("snapshot_date"), "snapshot_date"),
                                     _max_date(models, "date")) if d]
     as_of = p.filters.end or (max(as_of_candidates) if as_of_candidates else None)
+    return models, as_of, info
+
+
+def _gap(p: ChartParams) -> Computed:
+    threshold = GAP_SOURCES[p.source][4]
+    models, as_of, info = gap_models(p)
     fronts = gap.frontiers(models)
-    gaps = gap.horizontal_gaps(models, threshold=threshold, as_of=as_of or dt.date.today())
+    rule = GAP_MATCH_RULES[p.source]
+    gaps = gap.horizontal_gaps(models, threshold=threshold, as_of=as_of or dt.date.today(), rule=rule)
     return Computed(fronts, as_of, extra={"horizontal_gaps": gaps},
-                    info={**info, "current_gap": gap.current_gap(gaps, fronts), "match_threshold": threshold})
+                    info={**info, "current_gap": gap.current_gap(gaps, fronts), "match_threshold": threshold,
+                          "match_rule": rule, "gap": gap.mean_horizontal_gap(gaps),
+                          "vertical_gap": gap.mean_vertical_gap(fronts, end=as_of)})
 
 
 def _gap_chart(c: Computed, p: ChartParams) -> go.Figure:
     _source, _b, label, unit, _t, attribution = GAP_SOURCES[p.source]
     return gap_charts.open_closed_gap(c.rows, c.extra["horizontal_gaps"], source_label=label, unit=unit,
                                       sources=attribution, estimate=c.info["current_gap"], as_of=c.as_of,
+                                      mean_gap=c.info["gap"], vertical=c.info["vertical_gap"],
                                       x_title="Release date" if p.source == "epoch-eci" else
                                       "First appearance on the leaderboard (date)")
 
@@ -200,11 +237,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("cumulative-downloads-by-region", "Cumulative downloads by region",
            "Downloads accumulated since the range's first day, stacked by the region of the model's organisation.",
            lambda p: ["daily-series", "hub", "atom"], _cumulative,
-           lambda c, p: adoption_charts.cumulative_downloads_by_region(c.rows, as_of=c.as_of, scope=p.filters.scope)),
+           lambda c, p: adoption_charts.cumulative_downloads_by_region(c.rows, as_of=c.as_of, scope=p.filters.scope,
+                                                                       note=c.info.get("flag_note")),
+           methodology=DOWNLOAD_METHODOLOGY),
     Metric("download-share-by-org", "Download share by organisation",
            "Each organisation's share of the downloads gained in a month; the top N organisations and the rest.",
            lambda p: ["daily-series", "hub", "atom"], _share,
-           lambda c, p: share_charts.download_share_by_org(c.rows, as_of=c.as_of)),
+           lambda c, p: share_charts.download_share_by_org(c.rows, as_of=c.as_of, note=c.info.get("flag_note")),
+           methodology=DOWNLOAD_METHODOLOGY),
     Metric("derivatives-by-base", "Derivatives by base model",
            "New fine-tunes, adapters, quantisations and merges per month, by their base model's region, "
            "organisation or model, directly or through the whole tree.",
@@ -225,15 +265,21 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            "Cumulative downloads against days since release, against the 10th-most-downloaded model of the size class.",
            lambda p: ["daily-series", "hub", "atom"], _relative,
            lambda c, p: adoption_charts.relative_adoption(c.extra["curves"], c.extra["reference"],
-                                                          size_class=c.info["size_class"], as_of=c.as_of)),
+                                                          size_class=c.info["size_class"], as_of=c.as_of,
+                                                          note=c.info.get("flag_note")),
+           methodology={"metric": adoption.RAM_METHODOLOGY, **DOWNLOAD_METHODOLOGY}),
     Metric("releases-by-region", "Releases by region",
            "Tracked releases per region per quarter by (corrected) release date, with Epoch AI's notable models.",
            lambda p: ["hub", "atom", "epoch"], _releases,
-           lambda c, p: release_charts.releases_by_region(c.rows, as_of=c.as_of)),
+           lambda c, p: release_charts.releases_by_region(c.rows, as_of=c.as_of),
+           methodology={"metric": "releases-by-region/v1"}),
     Metric("licence-mix", "Licence mix and conflicts",
            "Models, downloads and derivatives by licence class, and derivatives more permissive than their base.",
-           lambda p: ["hub", "atom"], _licences, lambda c, p: licence_charts.licence_mix(c.rows, as_of=c.as_of)),
+           lambda p: ["hub", "atom"], _licences, lambda c, p: licence_charts.licence_mix(c.rows, as_of=c.as_of),
+           methodology={"metric": "licence-mix/v1", **DOWNLOAD_METHODOLOGY}),
     Metric("open-closed-gap", "Open/closed gap",
            "Closed and open frontiers over time, the vertical gap in points and the horizontal gap in months.",
-           lambda p: GAP_SOURCES[p.source][5], _gap, _gap_chart, uses=("start", "end", "source")),
+           lambda p: GAP_SOURCES[p.source][5], _gap, _gap_chart, uses=("start", "end", "source"),
+           methodology={"metric": "gap-v2", "match": "interval-difference/v1",
+                        "gap-interval": "bootstrap-closed-frontier-90/v1"}),
 ]}

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from observatory.dashboards import data_quality
 from observatory.dashboards import api, chart_views, openapi, pages, views
 
 urlpatterns = [
@@ -17,6 +18,8 @@ urlpatterns = [
     path("api/snapshots", api.snapshots, name="api-snapshots"),
     path("api/schema", openapi.schema, name="api-schema"),
     path("methodology", pages.methodology, name="methodology"),
+    path("data-quality", data_quality.page, name="data-quality"),
+    path("api/data-quality", data_quality.api, name="api-data-quality"),
     path("models/<str:org>/<str:name>", pages.model_card, name="model-card"),
     path("orgs/<str:namespace>", pages.organization, name="organization"),
 ]

@@ -22,10 +22,14 @@ def neutralise(value) -> str:
     return text
 
 
-def rows_to_csv(rows: list[dict]) -> str:
+def rows_to_csv(rows: list[dict], comments: list[str] | None = None) -> str:
+    """The rows as CSV; `comments` first, one `# ` line each (the metric, its methodology versions,
+    data as of, sources), so a number in a spreadsheet can be traced to its definition."""
     buffer = io.StringIO()
+    for line in comments or []:
+        buffer.write("# " + " ".join(str(line).split()) + "\n")
     if not rows:
-        return ""
+        return buffer.getvalue()
     writer = csv.writer(buffer, lineterminator="\n")
     header = list(rows[0].keys())
     writer.writerow([neutralise(h) for h in header])

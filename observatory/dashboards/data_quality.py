@@ -1,0 +1,75 @@
+"""The data-quality ledger's page and API: what each source measures, its estimator, its
+coverage, and every issue found with source, model, date and reason (analytics.quality)."""
+
+from __future__ import annotations
+
+import polars as pl
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ingest.download_measures import SOURCES
+from observatory.analytics import quality
+from observatory.catalog.models import DataQualityIssue
+from observatory.catalog.runs import data_version
+from observatory.dashboards.api import HUB_ID, Invalid, _check_known, _choice, _int, _match
+from observatory.read_only import read_only_json
+
+KINDS = [k for k, _ in DataQualityIssue.Kind.choices]
+TIMEOUT = 24 * 3600
+
+
+def _ledger() -> tuple[list[dict], pl.DataFrame]:
+    """(per-source summary, every issue), computed once per data version."""
+    key = f"data-quality:v{data_version()}"
+    stored = cache.get(key)
+    if stored is not None:
+        return stored["summary"], pl.DataFrame(stored["issues"], schema=quality.ISSUE_SCHEMA, orient="row")
+    issues = quality.all_issues()
+    summary = quality.summary(issues, quality.coverage())
+    cache.set(key, {"summary": summary, "issues": issues.rows()}, TIMEOUT)
+    return summary, issues
+
+
+def _issue_rows(frame: pl.DataFrame) -> list[dict]:
+    return [{**row, "date": row["date"].isoformat() if row["date"] else None,
+             "end_date": row["end_date"].isoformat() if row["end_date"] else None}
+            for row in frame.drop("model_id").to_dicts()]
+
+
+def _select(request: HttpRequest, issues: pl.DataFrame) -> pl.DataFrame:
+    if source := _choice(request, "source", list(SOURCES)):
+        issues = issues.filter(pl.col("source") == source)
+    if kind := _choice(request, "kind", KINDS):
+        issues = issues.filter(pl.col("kind") == kind)
+    if model := _match(request, "model", HUB_ID, "a Hub id namespace/name"):
+        issues = issues.filter(pl.col("hub_id").str.to_lowercase() == model.lower())
+    return issues
+
+
+@read_only_json
+def api(request: HttpRequest) -> JsonResponse:
+    try:
+        _check_known(request, {"source", "kind", "model", "limit", "offset"})
+        summary, issues = _ledger()
+        chosen = _select(request, issues)
+        limit, offset = _int(request, "limit", 500, 1, 5000), _int(request, "offset", 0, 0, 10_000_000)
+    except Invalid as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"sources": summary, "count": chosen.height, "limit": limit, "offset": offset,
+                         "issues": _issue_rows(chosen.slice(offset, limit)), "data_version": data_version()})
+
+
+@require_GET
+def page(request: HttpRequest) -> HttpResponse:
+    try:
+        _check_known(request, {"source", "kind", "model"})
+        summary, issues = _ledger()
+        chosen = _select(request, issues)
+    except Invalid as exc:
+        return render(request, "dashboards/bad_request.html", {"error": str(exc)}, status=400)
+    return render(request, "dashboards/data_quality.html", {
+        "sources": summary, "issues": _issue_rows(chosen.head(300)), "count": chosen.height, "kinds": KINDS,
+        "query": request.GET.urlencode(),
+    })
