@@ -7,4 +7,4 @@ class LabsConfig(AppConfig):
     verbose_name = "Lab submissions"
 
     def ready(self) -> None:
-        from observatory.labs import signals  # noqa: F401  (connects the access-token purge)
+        from observatory.labs import login_audit, signals  # noqa: F401  (connect their receivers)

@@ -122,6 +122,8 @@ class AuditEvent(models.Model):
         TOKEN_REVOKED = "token.revoked", "Token revoked"
         TOKEN_USED = "token.used", "Token used"
         TOKEN_REFUSED = "token.refused", "Token refused"
+        LOGIN_FAILED = "login.failed", "Login failed (wrong credentials)"
+        LOGIN_REFUSED = "login.refused", "Login refused (account or address locked out)"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)

@@ -90,7 +90,7 @@ def submit(request):
                 form.add_error(field if field in form.fields else None, message)
         except pinning.Refused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        except limits.LimitExceeded as exc:
+        except (limits.LimitExceeded, limits.Unavailable) as exc:
             form.add_error(None, str(exc))
         else:
             if not created:
