@@ -14,8 +14,8 @@ CLOSED_COLOUR = "#6c3fa0"
 
 
 def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: str, unit: str, sources: list[str],
-                    estimate: dict, as_of: dt.date | None,
-                    x_title: str = "Release date") -> go.Figure:
+                    estimate: dict, as_of: dt.date | None, mean_gap: dict | None = None,
+                    vertical: dict | None = None, x_title: str = "Release date") -> go.Figure:
     fig = go.Figure()
     for side, colour, label in (("closed", CLOSED_COLOUR, "Closed-weights frontier"),
                                 ("open", OPEN_COLOUR, "Open-weights frontier")):
@@ -37,7 +37,22 @@ def open_closed_gap(fronts: pl.DataFrame, gaps: pl.DataFrame, *, source_label: s
         ))
     summary = (f"Current gap estimate: {estimate.get('estimated_months')} months · vertical gap now: "
                f"{estimate.get('current_vertical_gap')} {unit}")
-    fig.add_annotation(text=summary, xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
-                       xanchor="left", font={"size": 12, "color": "#333"})
+    lines = [_window_line(mean_gap, vertical, unit), summary] if mean_gap else [summary]
+    fig.add_annotation(text="<br>".join(lines), xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom",
+                       showarrow=False, xanchor="left", align="left", font={"size": 12, "color": "#333"})
     return finish(fig, title=f"Open vs closed frontier on {source_label}", x_title=x_title,
                   y_title=f"{source_label} ({unit})", sources=sources, as_of=as_of)
+
+
+def _window_line(mean_gap: dict, vertical: dict | None, unit: str) -> str:
+    """The window's mean gaps in words, with how many closed models are left out and why."""
+    if mean_gap.get("months") is None:
+        text = "Mean horizontal gap: no closed frontier model caught up in this range"
+    else:
+        text = (f"Mean horizontal gap: {mean_gap['months']:.1f} months ({mean_gap['level']:.0%} CI "
+                f"{mean_gap['low']:.1f}–{mean_gap['high']:.1f}) over {mean_gap['matched']} caught-up closed models")
+    if mean_gap.get("censored"):
+        text += f"; {mean_gap['censored']} not caught up yet, left out"
+    if vertical and vertical.get("points") is not None:
+        text += f" · mean vertical gap {vertical['points']:.1f} {unit}"
+    return text
