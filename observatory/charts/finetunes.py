@@ -10,6 +10,8 @@ from plotly.subplots import make_subplots
 
 from observatory.charts.theme import PALETTE, REGION_COLOURS, REGION_LABELS, finish, plain
 
+OTHER_GREYS = ["#9a9a9a", "#c4c4c4", "#6f6f6f", "#dedede", "#4d4d4d"]
+
 
 def _series(frame: pl.DataFrame, by: str) -> list[tuple[str, str, pl.DataFrame]]:
     """(label, colour, rows) per stacked series: regions in the house order, else the groups
@@ -21,10 +23,13 @@ def _series(frame: pl.DataFrame, by: str) -> list[tuple[str, str, pl.DataFrame]]
     totals = (frame.group_by(column, "region").agg(pl.col("new_finetunes").sum())
               .with_columns((pl.col(column) == "other").alias("is_other"))
               .sort(["is_other", "new_finetunes", column, "region"], descending=[False, True, False, False]))
-    out = []
-    for index, (name, region) in enumerate(totals.select(column, "region").iter_rows()):
+    out, named, others = [], 0, 0
+    for name, region in totals.select(column, "region").iter_rows():
         label = f"{plain(name)} ({REGION_LABELS.get(region, region)})"
-        colour = REGION_COLOURS["unknown"] if name == "other" else PALETTE[index % len(PALETTE)]
+        if name == "other":  # the rest of each region: greys, told apart by shade
+            colour, others = OTHER_GREYS[others % len(OTHER_GREYS)], others + 1
+        else:
+            colour, named = PALETTE[named % len(PALETTE)], named + 1
         out.append((label, colour, frame.filter((pl.col(column) == name) & (pl.col("region") == region))))
     return out
 
