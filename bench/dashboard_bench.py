@@ -312,7 +312,8 @@ async def _load(url: str, concurrency: int, total: int, seconds: float) -> dict:
             "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
 
 
-def load_test(workers: int, threads: int, concurrency: int, total: int, seconds: float) -> dict:
+def load_test(workers: int, threads: int, concurrency: int, total: int, seconds: float,
+              path: str = "/api/metrics/cumulative-downloads-by-region") -> dict:
     import requests
 
     port = _free_port()
@@ -321,7 +322,7 @@ def load_test(workers: int, threads: int, concurrency: int, total: int, seconds:
         [sys.executable, "-m", "gunicorn", "observatory.wsgi:application", "-b", f"127.0.0.1:{port}",
          "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api/metrics/cumulative-downloads-by-region"
+    url = f"http://127.0.0.1:{port}{path}"
     try:
         for _ in range(120):
             try:
@@ -335,7 +336,7 @@ def load_test(workers: int, threads: int, concurrency: int, total: int, seconds:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    return {"url": "/api/metrics/cumulative-downloads-by-region", "server": f"gunicorn gthread {workers}x{threads}",
+    return {"url": path, "server": f"gunicorn gthread {workers}x{threads}",
             "concurrency": concurrency, **result}
 
 
@@ -378,11 +379,15 @@ def main() -> None:
     print(f"catalogue: {models:,} models, {rows:,} snapshot rows", flush=True)
     metrics = time_metrics(args.repeat)
     load = None if args.skip_load else load_test(args.workers, args.threads, 32, args.requests, args.seconds)
-    print(load, flush=True)
+    # The cached dashboard page (served whole from the cache per data version, like the JSON).
+    page_load = None if args.skip_load else load_test(args.workers, args.threads, 32, args.requests, args.seconds,
+                                                      path="/dashboards/cumulative-downloads-by-region")
+    print(load, page_load, flush=True)
     path = write_result("dashboard_bench", {
         "command": " ".join(sys.argv), "scale": args.scale, "models": models, "snapshot_rows": rows,
         "bootstrap_s": bootstrap_s, "growth": growth,
         "rollup_rebuild_s": None if rollup_s is None else round(rollup_s, 1), "metrics": metrics, "cached_json_load": load,
+        "cached_page_load": page_load,
         "cpu_count": os.cpu_count(),
     })
     print(f"wrote {path}")

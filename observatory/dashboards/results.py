@@ -100,9 +100,11 @@ def cache_key(kind: str, name: str, params: ChartParams) -> str:
 
 
 def remembered(kind: str, name: str, params: ChartParams, build: Callable[[], bytes], *,
-               charge: Charge = None) -> bytes:
-    """`build()`'s bytes for this view, from the cache or built (charged to the client) and kept."""
-    params = normalised(name, params)
+               charge: Charge = None, normalise: bool = True) -> bytes:
+    """`build()`'s bytes for this view, from the cache or built (charged to the client) and kept.
+    `normalise=False` keys by the parameters as asked (for what shows them, such as a page's form)."""
+    if normalise:
+        params = normalised(name, params)
     key = cache_key(kind, name, params)
     value = cache.get(key)
     if value is None:
