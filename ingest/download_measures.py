@@ -19,7 +19,9 @@ The series estimator (SERIES_ESTIMATOR) reads the series that way:
   count determines without inventing a day-by-day pattern;
 - cumulative downloads C(t) = D30(t) + C(t-30): every download since release falls in exactly
   one of the 30-day windows ending t, t-30, t-60, … This is exact under the reading above, where
-  a plain S(t)/30 would undercount the last month by half (and a 30-day-old model by more).
+  a plain S(t)/30 would undercount the last month by half (and a 30-day-old model by more). The
+  stored count is the chain's running maximum: a cumulative count cannot fall, the chain can
+  by the noise of the 30-day counts it adds.
   Before the first sample C is known only when the first sample's window reaches back to the
   release (first sample ≤ release + 29 days): then the window's downloads are spread evenly from
   release to the first sample and the counts are `estimated` all-time counts. Otherwise (sampling
@@ -144,11 +146,15 @@ def convert_running_sum(cells: list[tuple[dt.date, int | None]], release: dt.dat
         return d30[first_day][0] * ((day - release).days + 1) / ((first_day - release).days + 1)
 
     points = []
+    highest = 0.0
     for day in sorted(d30):
         value, raw = d30[day]
         back = day - dt.timedelta(days=WINDOW)
         cumulative[day] = value + (cumulative[back] if back in cumulative else before_first(back))
-        points.append(Point(day, raw, value, value / WINDOW, round(cumulative[day]), kind))
+        # A cumulative count never falls; the chain can, by the noise of the Hub's 30-day count
+        # (a window's start and end are not sampled at the same instant): keep its running maximum.
+        highest = max(highest, cumulative[day])
+        points.append(Point(day, raw, value, value / WINDOW, round(highest), kind))
     return Conversion(points, issues)
 
 

@@ -6,6 +6,7 @@ Hub ids and namespaces are stored exactly as the Hub spells them (case-sensitive
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Region(models.TextChoices):
@@ -99,7 +100,9 @@ class HubModel(models.Model):
         # asks, and every crawl and import paid to maintain (see bench/import_bench.py).
         constraints = [models.UniqueConstraint(fields=["hub_id"], name="hubmodel_one_per_hub_id")]
         indexes = [models.Index(fields=[name], name=f"hubmodel_{name}") for name in
-                   ("author", "pipeline_tag", "licence_id", "licence_class", "size_class")]
+                   ("author", "pipeline_tag", "licence_id", "licence_class", "size_class")] + [
+            # Hub ids resolve case-insensitively: lineage names are matched on lower(hub_id).
+            models.Index(Lower("hub_id"), name="hubmodel_hub_id_lower")]
 
     def __str__(self) -> str:
         return self.hub_id
@@ -110,14 +113,32 @@ class HubModel(models.Model):
 
 
 class ModelAlias(models.Model):
-    """An old name of a renamed repo (the Hub answers it with a 307): one model, two names."""
+    """An old name of a renamed repo (the Hub answers it with a 307): one model, two names.
 
-    old_hub_id = models.CharField(max_length=200, unique=True)
-    model = models.ForeignKey(HubModel, on_delete=models.CASCADE, related_name="aliases")
+    `hub_id` is the current id, kept as text so a rename can be known before the model is
+    stored; `model` points at it once it is (ingest.identity links it). Old names match
+    case-insensitively, as the Hub resolves them.
+    """
+
+    class Source(models.TextChoices):
+        REDIRECT = "hub-redirect", "The Hub answered the old name with a redirect"
+        RESOLUTION = "hub-resolution", "The Hub resolved a card's base_model to another id"
+        ADMIN = "admin", "Curated in the admin"
+
+    old_hub_id = models.CharField(max_length=200, help_text="The old name, as it was spelled")
+    hub_id = models.CharField(max_length=200, help_text="The current id it resolves to")
+    model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.CASCADE, related_name="aliases")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ADMIN)
+    evidence = models.CharField(max_length=300, blank=True, help_text="Where the rename was seen")
     seen_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name_plural = "model aliases"
+        ordering = ["old_hub_id"]
+        constraints = [models.UniqueConstraint(Lower("old_hub_id"), name="modelalias_one_per_old_name")]
+
     def __str__(self) -> str:
-        return f"{self.old_hub_id} → {self.model.hub_id}"
+        return f"{self.old_hub_id} → {self.hub_id}"
 
 
 class CumulativeKind(models.TextChoices):
@@ -145,7 +166,9 @@ class DownloadSnapshot(models.Model):
                                                 help_text="Canonical cumulative downloads at this date")
     downloads_day = models.FloatField(null=True, blank=True,
                                       help_text="Canonical downloads on this day (estimated for the daily series)")
-    cumulative_kind = models.CharField(max_length=16, choices=CumulativeKind.choices, default=CumulativeKind.ALL_TIME)
+    # A database default too: the crawl's COPY writes the Hub's own all-time counts without naming it.
+    cumulative_kind = models.CharField(max_length=16, choices=CumulativeKind.choices, default=CumulativeKind.ALL_TIME,
+                                       db_default=CumulativeKind.ALL_TIME)
     raw_value = models.BigIntegerField(null=True, blank=True,
                                        help_text="The source's own number where it is not an all-time count")
     likes = models.IntegerField(null=True, blank=True)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 choices=[("all-time", "The Hub's own all-time count"),
                          ("estimated", "Estimated all-time count (coverage from release)"),
                          ("lower-bound", "Downloads since coverage began: a lower bound of the all-time count")],
-                default="all-time", max_length=16),
+                default="all-time", db_default="all-time", max_length=16),
         ),
         migrations.AddField(
             model_name="downloadsnapshot",
