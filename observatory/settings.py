@@ -115,11 +115,14 @@ if DATABASE_URL is None:
     }
 else:
     try:
-        # A connection is kept for DATABASE_CONN_MAX_AGE seconds (gunicorn's long-lived threads reuse
-        # it; runserver closes it with each request's thread) and checked before its first query in
-        # a request, so one the server dropped (restart, pg_terminate_backend) is replaced, not used.
+        # Django keeps a connection per thread for DATABASE_CONN_MAX_AGE seconds. Off by default:
+        # runserver starts a thread per request and never closes a finished thread's connection,
+        # so a kept connection is one idle PostgreSQL session per request until max_connections
+        # runs out. Under long-lived threads (gunicorn) set it to reuse them. A kept connection is
+        # checked before its first query in each request (CONN_HEALTH_CHECKS), so one the server
+        # dropped (restart, pg_terminate_backend) is replaced instead of failing the request.
         DATABASES = {"default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True)}
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0), conn_health_checks=True)}
     except Exception as exc:  # dj_database_url raises bare ValueErrors
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 
