@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from observatory.analytics.frames import DAILY_SOURCES
 from observatory.analytics.licences import PERMISSIVENESS
+from ingest.download_measures import SOURCES
 from observatory.analytics import quality
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.theme import REGION_COLOURS, finish
@@ -162,4 +163,5 @@ def organization(request: HttpRequest, namespace: str) -> HttpResponse:
 @require_GET
 def methodology(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboards/methodology.html", {"metrics": METRICS.values(), "gap_sources": GAP_SOURCES,
+                                                           "download_sources": SOURCES.values(),
                                                            "epoch_gap": epoch_comparison()})
