@@ -66,7 +66,8 @@ def epoch_comparison() -> dict:
         "median_half_width": round(statistics.median(half_widths), 1) if half_widths else None,
         "example_model": EXAMPLE_CLOSED_MODEL,
     }
-    cache.set(key, json.dumps(comparison), results.TIMEOUT)
+    # The key carries the data version, so the cache's own default lifetime is enough.
+    cache.set(key, json.dumps(comparison))
     return comparison
 
 
