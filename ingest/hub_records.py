@@ -21,11 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ingest import licences
 from ingest.curation import Curation, curated_fields, load_curation
+from ingest.hub import ids
+from ingest.identity import Names, record_rejections, relink_edges, self_reference
 from ingest.lineage import HUB_ID, LineageGraph, parse_parents
 from observatory.catalog.models import (
     DownloadSnapshot,
@@ -193,6 +194,7 @@ class PreparedBatch:
     records: int
     prepared: dict[str, Prepared]
     quarantined: list[QuarantinedRecord]
+    run: object = None
 
 
 def prepare_batch(records: Iterable[dict], *, source: str, run=None, quarantine_invalid: bool = True,
@@ -218,7 +220,7 @@ def prepare_batch(records: Iterable[dict], *, source: str, run=None, quarantine_
             log.warning("record quarantined id=%s source=%s reason=%s", key, source, exc)
             continue
         prepared[item.hub_id] = item  # the same id twice in one batch: the later one wins
-    return PreparedBatch(count, prepared, quarantined)
+    return PreparedBatch(count, prepared, quarantined, run)
 
 
 def write_batch(batch: PreparedBatch, *, snapshot_date: dt.date, source: str) -> dict[str, int]:
@@ -236,7 +238,8 @@ def write_batch(batch: PreparedBatch, *, snapshot_date: dt.date, source: str) ->
     # children, and the only ones with edges waiting for them (one index look-up for both).
     named = stored_parents_among(set(prepared))
     edges, rejected = _accepted_edges(prepared, named)
-    counts["rejected_edges"] = rejected
+    counts["rejected_edges"] = len(rejected)
+    record_rejections(rejected, run=batch.run)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             _write_postgres(prepared, edges, named, snapshot_date, source)
@@ -323,8 +326,11 @@ class PlannerStats:
             self.next_at = self.written * 2
 
 
-def _accepted_edges(prepared: dict[str, Prepared], named: set[str]) -> tuple[list[tuple[str, str, str, str]], int]:
-    """[(child, parent, relation, source)] minus self-references and cycles (each logged).
+def _accepted_edges(prepared: dict[str, Prepared], named: set[str]
+                    ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+    """([(child, parent, relation, source)], [(child, stated parent, resolved, reason)]): one edge per
+    (child, base) with parents resolved to their current ids, minus self-references (also through
+    an alias or a casing) and cycles, which are returned with their reasons.
 
     An edge child → parent closes a cycle only if the child already has descendants (stored: in
     `named`, or in this batch): only those children's ancestry is loaded and walked. A new leaf, by far the
@@ -332,22 +338,33 @@ def _accepted_edges(prepared: dict[str, Prepared], named: set[str]) -> tuple[lis
     """
     children = [p for p in prepared.values() if p.lineage_known]
     if not children:
-        return [], 0
+        return [], []
+    # Each named parent as the catalogue knows it: an old name to the current id, another casing
+    # to the stored spelling, so one base is one parent whatever name the record used.
+    names = Names.around({parent for p in children for parent, _, _ in p.parents}, batch=prepared)
+    parents = {p.hub_id: [(parent, names.resolve(parent), relation, source) for parent, relation, source in p.parents]
+               for p in children}
     child_ids = {p.hub_id for p in children}
-    batch_parents = {parent for p in children for parent, _, _ in p.parents}
+    batch_parents = {parent for stated in parents.values() for _, parent, _, _ in stated}
     with_descendants = (child_ids & batch_parents) | (named & _with_parents(children))
     graph = LineageGraph.around(with_descendants | {par for p in children if p.hub_id in with_descendants
-                                                    for par, _, _ in p.parents})
+                                                    for _, par, _, _ in parents[p.hub_id]})
     edges: list[tuple[str, str, str, str]] = []
-    rejected = 0
+    rejected: list[tuple[str, str, str, str]] = []
     for item in children:
-        accepted = []
-        for parent, relation, source in item.parents:
-            if parent == item.hub_id or (item.hub_id in with_descendants and graph.creates_cycle(item.hub_id, parent)):
-                rejected += 1
-                reason = "self-reference" if parent == item.hub_id else "would create a cycle"
-                log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, parent, reason)
+        accepted: list[str] = []
+        seen: set[str] = set()
+        for stated, parent, relation, source in parents[item.hub_id]:
+            if ids.key(parent) in seen:
+                continue  # two names of one base: one edge (the first source's relation)
+            reason = self_reference(item.hub_id, stated, parent)
+            if reason is None and item.hub_id in with_descendants and graph.creates_cycle(item.hub_id, parent):
+                reason = f"would create a cycle: {parent} descends from {item.hub_id}"
+            if reason:
+                rejected.append((item.hub_id, stated, parent, reason))
+                log.warning("lineage edge rejected child=%s parent=%s reason=%s", item.hub_id, stated, reason)
                 continue
+            seen.add(ids.key(parent))
             accepted.append(parent)
             edges.append((item.hub_id, parent, relation, source))
         if item.hub_id in with_descendants:
@@ -627,9 +644,7 @@ def _keep_admin_curation(prepared: dict[str, Prepared]) -> None:
         prepared[row.pop("hub_id")].fields.update(row, params_source="admin")
 
 
-def resolve_pending_parents() -> int:
-    """Point edges whose parent arrived after them at the parent's row (one UPDATE)."""
-    pending = LineageEdge.objects.filter(parent__isnull=True)
-    return pending.filter(parent_hub_id__in=HubModel.objects.values("hub_id")).update(
-        parent=Subquery(HubModel.objects.filter(hub_id=OuterRef("parent_hub_id")).values("id")[:1])
-    )
+def resolve_pending_parents(*, run=None) -> int:
+    """Point edges whose parent arrived after them at the parent's row, under any casing or old
+    name (ingest.identity.relink_edges: repeats merged, self-edges rejected). Returns edges linked."""
+    return relink_edges(run=run)["linked"]

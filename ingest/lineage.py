@@ -2,23 +2,29 @@
 
 The Hub states lineage in three places that can disagree: the `baseModels` expand (the Hub's own
 resolution), the card's `base_model` (string or list) with `base_model_relation`, and tags of the
-form `base_model:<id>` / `base_model:<relation>:<id>`. We unify them, preferring the Hub's own.
+form `base_model:<id>` / `base_model:<relation>:<id>`. The first two the Hub writes itself from the
+card it resolved (a renamed repo to its current id, a name that leads nowhere dropped, one base
+chosen where a card lists a fine-tune's whole ancestry): when `baseModels` names a parent it is the
+whole parent set, else the `base_model:` tags are; the card's own names, which would only add old
+names and stale entries beside them, count only where the Hub states neither.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
 from django.db.models import Q
+
+from ingest.hub import ids
 
 log = logging.getLogger(__name__)
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 _RELATION_ALIASES = {"fine-tune": "finetune", "finetuned": "finetune", "quantization": "quantized", "quantize": "quantized",
                      "merged": "merge", "adapters": "adapter", "lora": "adapter"}
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
+# The Hub's rule (ingest/hub/ids.py); lineage also names legacy repos without a namespace (gpt2).
+HUB_ID = ids.HUB_ID_OR_LEGACY
 
 
 def _relation(value: object) -> str | None:
@@ -54,7 +60,9 @@ def parse_parents(record: dict) -> list[tuple[str, str, str]]:
         relation = _relation(base_models.get("relation"))
         for parent in _ids(base_models.get("models")):
             found.setdefault(parent, (relation or "finetune", "baseModels"))
-    for tag in record.get("tags") or []:
+    if found:
+        return [(parent, relation, source) for parent, (relation, source) in found.items()]
+    for tag in record.get("tags") or []:  # the Hub writes these from the card it resolved
         if not isinstance(tag, str) or not tag.startswith("base_model:"):
             continue
         parts = tag.split(":")
@@ -65,7 +73,7 @@ def parse_parents(record: dict) -> list[tuple[str, str, str]]:
             for parent in _ids(parts[1]):
                 found.setdefault(parent, ("", "tag"))
     card = record.get("cardData") or {}
-    if isinstance(card, dict):
+    if isinstance(card, dict) and not found:  # the card's own names only where the Hub states none
         parents = _ids(card.get("base_model"))
         relation = _relation(card.get("base_model_relation"))
         if relation is None:

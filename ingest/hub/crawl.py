@@ -13,10 +13,13 @@ import urllib.parse
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from ingest.hub import ids
 from ingest.hub.client import HubPermanentError, get_json, list_url, next_link
 from ingest.hub_records import upsert_hub_records
+from ingest.identity import relink_edges
 from observatory.catalog.models import Organization, Run
 from observatory.catalog.runs import bump_data_version
 
@@ -48,19 +51,39 @@ def default_plan() -> list[dict]:
     missing = unseen_tracked_ids(lookups)
     if missing:
         segments.append({"kind": "lookup", "ids": missing})
+    if settings.CRAWL_PARENT_LOOKUP_MAX:
+        # Last: the parents the pages above name are known by then (the ids are taken when it starts).
+        segments.append({"kind": "parents", "limit": settings.CRAWL_PARENT_LOOKUP_MAX})
     return segments
 
 
 def unseen_tracked_ids(limit: int) -> list[str]:
-    """ATOM-listed ids the catalogue has under no name: renamed or removed repos, for model_info."""
+    """ATOM-listed ids the catalogue has under no name or casing: renamed or removed repos, for model_info."""
     from observatory.catalog.models import HubModel, ModelAlias, TrackedListEntry
 
     if limit <= 0:
         return []
     return list(
-        TrackedListEntry.objects.exclude(hub_id__in=HubModel.objects.values("hub_id"))
-        .exclude(hub_id__in=ModelAlias.objects.values("old_hub_id"))
+        TrackedListEntry.objects.alias(k=Lower("hub_id"))
+        .exclude(k__in=HubModel.objects.annotate(k=Lower("hub_id")).values("k"))
+        .exclude(k__in=ModelAlias.objects.annotate(k=Lower("old_hub_id")).values("k"))
         .order_by("hub_id").values_list("hub_id", flat=True)[:limit]
+    )
+
+
+def unheld_parent_ids(limit: int) -> list[str]:
+    """Parents stored edges name that the catalogue holds under no name or casing, for model_info:
+    a 307 makes the name an alias of the current id, a 200 brings the parent in, a 404 leaves it."""
+    from ingest.identity import relink_edges
+    from observatory.catalog.models import LineageEdge, ModelAlias
+
+    if limit <= 0:
+        return []
+    relink_edges()  # what another casing or a known alias already resolves is not asked about
+    return list(
+        LineageEdge.objects.filter(parent__isnull=True).alias(k=Lower("parent_hub_id"))
+        .exclude(k__in=ModelAlias.objects.annotate(k=Lower("old_hub_id")).values("k"))
+        .order_by("parent_hub_id").values_list("parent_hub_id", flat=True).distinct()[:limit]
     )
 
 
@@ -78,6 +101,10 @@ def segment_url(segment: dict) -> str:
     if kind == "lookup":
         if not isinstance(segment.get("ids"), list) or not all(isinstance(i, str) for i in segment["ids"]):
             raise ValueError("a lookup segment needs a list of ids")
+        return f"{endpoint.rstrip('/')}/api/models/"
+    if kind == "parents":
+        if not isinstance(segment.get("limit"), int) or isinstance(segment["limit"], bool) or segment["limit"] < 0:
+            raise ValueError("a parents segment needs a limit (a count)")
         return f"{endpoint.rstrip('/')}/api/models/"
     raise ValueError(f"unknown crawl segment kind {kind!r}")
 
@@ -135,8 +162,14 @@ def process_page(run_id: int, step: int) -> int | None:
     segments = run.params["segments"]
     cursor = run.cursor
     segment = segments[cursor["segment"]]
+    lookup_ids = None
     if segment["kind"] == "lookup":
-        records, next_url, renames, missing = _fetch_lookups(segment, cursor.get("taken", 0))
+        lookup_ids = segment["ids"]
+    elif segment["kind"] == "parents":
+        # Taken once when the segment starts, then kept in the cursor so every page sees the same list.
+        lookup_ids = cursor["ids"] if "ids" in cursor else unheld_parent_ids(segment["limit"])
+    if lookup_ids is not None:
+        records, next_url, renames, missing = _fetch_lookups(lookup_ids, cursor.get("taken", 0))
     else:
         url = cursor["url"] or segment_url(segment)
         page, response = get_json(url, timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
@@ -144,7 +177,7 @@ def process_page(run_id: int, step: int) -> int | None:
             raise HubPermanentError(f"list endpoint answered a {type(page).__name__}, not a list: {url}")
         records, next_url = _trim(segment, page, cursor.get("taken", 0), next_link(response))
         renames, missing = {}, 0
-    taken = len(segment["ids"][cursor.get("taken", 0):][:settings.CRAWL_LOOKUP_PAGE]) if segment["kind"] == "lookup" \
+    taken = len(lookup_ids[cursor.get("taken", 0):][:settings.CRAWL_LOOKUP_PAGE]) if lookup_ids is not None \
         else len(records)
     snapshot_date = dt.date.fromisoformat(run.params["snapshot_date"])
     with transaction.atomic():
@@ -157,14 +190,22 @@ def process_page(run_id: int, step: int) -> int | None:
         totals["pages"] = totals.get("pages", 0) + 1
         for key in ("records", "models", "snapshots", "edges", "quarantined"):
             totals[key] = totals.get(key, 0) + counts.get(key, 0)
-        if segment["kind"] == "lookup":
+        if lookup_ids is not None:
             totals["renames"] = totals.get("renames", 0) + len(renames)
             totals["missing"] = totals.get("missing", 0) + missing
         new_cursor = {"step": step + 1, "segment": cursor["segment"], "url": next_url,
                       "taken": cursor.get("taken", 0) + taken}
+        if segment["kind"] == "parents":
+            new_cursor["ids"] = lookup_ids
         if next_url is None:
             new_cursor.update(segment=cursor["segment"] + 1, url=None, taken=0)
+            new_cursor.pop("ids", None)
         done = new_cursor["segment"] >= len(segments)
+        if renames or done:
+            # Edges naming an old name or another casing point at the current id (repeats merged,
+            # self-edges rejected with their reason).
+            relinked = relink_edges(run=locked)
+            totals["rejected_edges"] = totals.get("rejected_edges", 0) + relinked["self_edges"]
         now = timezone.now()
         locked.cursor, locked.counts, locked.heartbeat_at = new_cursor, totals, now
         locked.current_step = f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}"
@@ -180,7 +221,7 @@ def process_page(run_id: int, step: int) -> int | None:
     return None if done else step + 1
 
 
-def _fetch_lookups(segment: dict, taken: int) -> tuple[list[dict], str | None, dict[str, str], int]:
+def _fetch_lookups(lookup_ids: list[str], taken: int) -> tuple[list[dict], str | None, dict[str, str], int]:
     """One page of /api/models/{id} lookups: (records, next marker, {old id: new id}, missing count).
 
     Ids a list segment of this crawl has already brought in are skipped; a 404 means the repo is
@@ -188,13 +229,13 @@ def _fetch_lookups(segment: dict, taken: int) -> tuple[list[dict], str | None, d
     """
     from observatory.catalog.models import HubModel
 
-    batch = segment["ids"][taken:taken + settings.CRAWL_LOOKUP_PAGE]
-    seen = set(HubModel.objects.filter(hub_id__in=batch).values_list("hub_id", flat=True))
+    batch = lookup_ids[taken:taken + settings.CRAWL_LOOKUP_PAGE]
+    seen = {ids.key(h) for h in HubModel.objects.filter(hub_id__in=batch).values_list("hub_id", flat=True)}
     records, renames, missing = [], {}, 0
     endpoint = settings.HF_ENDPOINT.rstrip("/")
     for hub_id in batch:
-        if hub_id in seen:
-            continue
+        if ids.key(hub_id) in seen:
+            continue  # stored, or fetched a moment ago under another name or casing
         try:
             record, response = get_json(f"{endpoint}/api/models/{urllib.parse.quote(hub_id)}",
                                         timeout=settings.CRAWL_HTTP_TIMEOUT, token=settings.HF_TOKEN)
@@ -206,19 +247,27 @@ def _fetch_lookups(segment: dict, taken: int) -> tuple[list[dict], str | None, d
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
             raise HubPermanentError(f"/api/models/{hub_id} answered something that is not a model")
         records.append(record)
-        if record["id"] != hub_id and response.history:
+        seen.add(ids.key(record["id"]))
+        if ids.key(record["id"]) != ids.key(hub_id) and response.history:
             renames[hub_id] = record["id"]
-    more = taken + len(batch) < len(segment["ids"])
+    more = taken + len(batch) < len(lookup_ids)
     return records, ("lookup" if more else None), renames, missing
 
 
 def _record_renames(renames: dict[str, str]) -> None:
+    """Each old name the Hub redirected becomes an alias of the current id (an admin's own is kept)."""
     from observatory.catalog.models import HubModel, ModelAlias
 
     current = dict(HubModel.objects.filter(hub_id__in=list(renames.values())).values_list("hub_id", "id"))
+    today = timezone.now().date().isoformat()
     for old, new in renames.items():
-        if new in current:
-            ModelAlias.objects.update_or_create(old_hub_id=old, defaults={"model_id": current[new]})
+        alias = ModelAlias.objects.alias(k=Lower("old_hub_id")).filter(k=ids.key(old)).first()
+        if alias is not None and alias.source == ModelAlias.Source.ADMIN:
+            continue
+        alias = alias or ModelAlias(old_hub_id=old)
+        alias.hub_id, alias.model_id = new, current.get(new)
+        alias.source, alias.evidence = ModelAlias.Source.REDIRECT, f"crawl {today}: the Hub redirected {old}"[:300]
+        alias.save()
 
 
 def resume_stalled(stale_seconds: float | None = None) -> list[int]:
@@ -250,6 +299,7 @@ def refresh_model(hub_id: str, *, run=None) -> str:
     current = record["id"]
     with transaction.atomic():
         upsert_hub_records([record], snapshot_date=timezone.now().date(), source="crawl", run=run)
-        if current != hub_id and response.history:
+        if ids.key(current) != ids.key(hub_id) and response.history:
             _record_renames({hub_id: current})
+            relink_edges(run=run)
     return current

@@ -230,7 +230,8 @@ class ReplayHub:
             recorded = self.model_info.get(key) or self.model_info.get(path)
             if recorded is None:
                 hub_id = path.removeprefix("/api/models/")
-                match = next((r for r in self.records if r["id"] == hub_id), None)
+                # The Hub resolves repo ids case-insensitively and answers with the repo's own spelling.
+                match = next((r for r in self.records if r["id"].lower() == hub_id.lower()), None)
                 if match is None:
                     return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
                 return 200, match, {}

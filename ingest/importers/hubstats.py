@@ -11,6 +11,7 @@ from django.db import transaction
 
 from ingest.curation import load_curation
 from ingest.hub_records import InvalidBatch, InvalidRecord, PlannerStats, prepared_ahead, write_batch
+from ingest.identity import relink_edges
 from ingest.importing import ImportFileError, progress, require_file
 
 REQUIRED_COLUMNS = {"id", "createdAt", "downloads", "downloadsAllTime", "likes", "tags", "cardData", "pipeline_tag"}
@@ -45,11 +46,16 @@ def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, p
     curation = load_curation()
     with transaction.atomic():
         try:
-            return store_rows(frame.to_dicts(), snapshot_date=snapshot_date, source="hub-stats", run=run,
-                              curation=curation, progress_bar=progress_bar, desc=path.name)
+            counts = store_rows(frame.to_dicts(), snapshot_date=snapshot_date, source="hub-stats", run=run,
+                                curation=curation, progress_bar=progress_bar, desc=path.name)
         except InvalidBatch as exc:
             row, column = _locate(exc.records, exc.start, str(exc), curation)
             raise ImportFileError(path, str(exc), row=row, column=column) from None
+        # Parents a later batch stored under another casing, or named by a known alias: one node each.
+        relinked = relink_edges(run=run)
+        counts["rejected_edges"] = counts.get("rejected_edges", 0) + relinked["self_edges"]
+        counts["merged_edges"] = relinked["duplicates"]
+        return counts
 
 
 def store_rows(rows: list[dict], *, snapshot_date: dt.date, source: str, curation, run=None, batch: int = BATCH,

@@ -13,17 +13,19 @@ def ancestors(edges: pl.DataFrame, *, scope: str = "direct") -> pl.DataFrame:
     """(child_id, base_hub_id, base_id, relation, depth): every base a derivative descends from.
 
     `relation` is the child's own relation to its direct parent, whatever the depth of the base.
-    With scope="tree" the walk follows resolved parents upwards; each (child, base) pair counts
-    once, so cycles and diamonds (merges of siblings) terminate and do not double count.
+    With scope="tree" the walk follows resolved parents upwards. At either scope each (child, base)
+    pair counts once, a base being one node whatever name points at it (its row when stored, else
+    its id case-folded: Hub ids resolve case-insensitively), so two names of one base, cycles and
+    diamonds (merges of siblings) do not double count.
     """
     if scope not in ("direct", "tree"):
         raise ValueError("scope must be 'direct' or 'tree'")
-    level = edges.select(
+    level = _once_per_base(edges.select(
         "child_id", pl.col("parent_hub_id").alias("base_hub_id"), pl.col("parent_id").alias("base_id"),
         "relation", pl.lit(1, dtype=pl.Int32).alias("depth"),
-    )
+    ))
     if scope == "direct":
-        return level
+        return level.drop("base_key")
     found = level
     up = edges.select(pl.col("child_id").alias("base_id"), pl.col("parent_hub_id").alias("next_hub_id"),
                       pl.col("parent_id").alias("next_id"))
@@ -33,13 +35,21 @@ def ancestors(edges: pl.DataFrame, *, scope: str = "direct") -> pl.DataFrame:
             .join(up, on="base_id", how="inner")
             .select("child_id", pl.col("next_hub_id").alias("base_hub_id"), pl.col("next_id").alias("base_id"),
                     "relation", pl.lit(depth, dtype=pl.Int32).alias("depth"))
-            .join(found.select("child_id", "base_hub_id"), on=["child_id", "base_hub_id"], how="anti")
-            .unique(["child_id", "base_hub_id"], keep="first")
+            .pipe(_once_per_base)
+            .join(found.select("child_id", "base_key"), on=["child_id", "base_key"], how="anti")
         )
         if level.is_empty():
             break
         found = pl.concat([found, level])
-    return found.unique(["child_id", "base_hub_id"], keep="first")
+    return found.drop("base_key")
+
+
+def _once_per_base(pairs: pl.DataFrame) -> pl.DataFrame:
+    """One row per (child, base), the base keyed by its stored row or, unstored, its case-folded id."""
+    return pairs.with_columns(
+        pl.when(pl.col("base_id").is_not_null()).then(pl.lit("#") + pl.col("base_id").cast(pl.String))
+        .otherwise(pl.col("base_hub_id").str.to_lowercase()).alias("base_key")
+    ).unique(["child_id", "base_key"], keep="first", maintain_order=True)
 
 
 def _with_base_attributes(pairs: pl.DataFrame, models: pl.DataFrame, organizations: pl.DataFrame) -> pl.DataFrame:

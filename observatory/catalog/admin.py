@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin
 
+from ingest.hub import ids
+from ingest.identity import relink_edges
 from observatory.catalog import models
 
 
@@ -34,11 +37,46 @@ class HubModelAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ModelAliasForm(forms.ModelForm):
+    class Meta:
+        model = models.ModelAlias
+        fields = ["old_hub_id", "hub_id", "evidence"]
+
+    def _hub_id(self, name: str) -> str:
+        value = (self.cleaned_data.get(name) or "").strip()
+        if not ids.is_hub_id(value, legacy=True):
+            raise forms.ValidationError(f"not a Hub id: {ids.DESCRIPTION}")
+        return value
+
+    def clean_old_hub_id(self):
+        return self._hub_id("old_hub_id")
+
+    def clean_hub_id(self):
+        return self._hub_id("hub_id")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("old_hub_id") and data.get("hub_id") and ids.key(data["old_hub_id"]) == ids.key(data["hub_id"]):
+            raise forms.ValidationError("an alias names another id: these two are one id (letter case aside)")
+        return data
+
+
 @admin.register(models.ModelAlias)
 class ModelAliasAdmin(admin.ModelAdmin):
-    list_display = ["old_hub_id", "model", "seen_at"]
-    search_fields = ["old_hub_id", "model__hub_id"]
-    raw_id_fields = ["model"]
+    """Renamed repos: old name → current id. Saving one re-resolves the stored edges."""
+
+    form = ModelAliasForm
+    list_display = ["old_hub_id", "hub_id", "model", "source", "seen_at"]
+    list_filter = ["source"]
+    search_fields = ["old_hub_id", "hub_id", "evidence"]
+    readonly_fields = ["model", "source", "seen_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.source = models.ModelAlias.Source.ADMIN  # curated here: imports and crawls keep it
+        super().save_model(request, obj, form, change)
+        counts = relink_edges()
+        self.message_user(request, f"Edges re-resolved: {counts['renamed']} renamed, {counts['duplicates']} merged, "
+                                   f"{counts['self_edges']} self-edges rejected, {counts['linked']} linked.")
 
 
 @admin.register(models.DownloadSnapshot)

@@ -8,12 +8,14 @@ import re
 from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse
 
+from ingest.hub import ids
+from ingest.identity import find_model
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization
 from observatory.read_only import read_only_json
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,102}$")
-NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+HUB_ID = ids.HUB_ID  # the Hub's own rule, one copy (ingest/hub/ids.py)
+NAMESPACE = ids.NAMESPACE
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SEARCH = re.compile(r"^[A-Za-z0-9 ._/-]{1,100}$")
 
@@ -127,9 +129,9 @@ def organizations_list(request: HttpRequest) -> JsonResponse:
 
 
 def _model_or_404(request: HttpRequest):
-    hub_id = _match(request, "model", HUB_ID, "a Hub id namespace/name", required=True)
-    model = HubModel.objects.filter(hub_id=hub_id).first()
-    return hub_id, model
+    hub_id = _match(request, "model", HUB_ID, f"a Hub id: {ids.DESCRIPTION}", required=True)
+    model = find_model(hub_id)  # any casing, or an old name of a renamed repo
+    return (model.hub_id if model else hub_id), model
 
 
 @_api

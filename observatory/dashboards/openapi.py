@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
+from ingest.hub import ids
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.dashboards.params import CHOICES
 from observatory.dashboards.registry import METRICS
@@ -18,8 +19,9 @@ ERROR = {"description": "Invalid parameter", "content": {"application/json": {"s
 RANGE_ERROR = {"description": "Invalid parameter, or start after end (\"start must not be after end\")",
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 NOT_FOUND = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-NAMESPACE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
-HUB_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,102}$"
+# The Hub's repo-id rule, documented from the one copy the endpoints check against.
+NAMESPACE_PATTERN = ids.NAMESPACE_PATTERN
+HUB_ID_PATTERN = ids.HUB_ID_PATTERN
 
 
 def _q(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
@@ -82,9 +84,9 @@ def document() -> dict:
             "/api/models/{org}/{name}": {"get": {
                 "summary": "One model: licence, parameters, lineage parents, latest snapshot", "operationId": "getModel",
                 "parameters": [{"name": "org", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$"}},
+                                "schema": {"type": "string", "pattern": NAMESPACE_PATTERN}},
                                {"name": "name", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,96}$"}}],
+                                "schema": {"type": "string", "pattern": ids.NAME_PATTERN}}],
                 "responses": {"200": _ok("ModelDocument"), "400": ERROR, "404": NOT_FOUND}}},
             "/api/organizations": {"get": {"summary": "Organisations", "operationId": "listOrganizations",
                                            "parameters": [_q("region", {"type": "string", "enum": list(REGIONS)}), *PAGING],

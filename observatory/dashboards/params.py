@@ -11,9 +11,10 @@ import re
 
 from django.http import QueryDict
 
+from ingest.hub import ids
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES, Filters
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+SAFE_NAME = ids.NAMESPACE  # a Hub namespace, by the Hub's rule (ingest/hub/ids.py)
 SAFE_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CHOICES = {
     "scope": ("tracked", "all"),

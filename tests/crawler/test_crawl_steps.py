@@ -72,10 +72,11 @@ def test_it_plans_tracked_orgs_top_n_and_what_is_new_since_the_last_crawl(db, se
     settings.CRAWL_TOP_N = 500
     Organization.objects.create(namespace="Qwen", region="china", region_source="atom")
     Organization.objects.create(namespace="stranger", region="unknown", region_source="default")
-    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 500}]
+    # Last, the parents the pages name but the catalogue does not hold (ids taken when it starts).
+    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 500}, {"kind": "parents", "limit": 1000}]
     started = timezone.now()
     Run.objects.create(kind="crawl", name="earlier", status="succeeded", started_at=started)
-    assert default_plan()[-1] == {"kind": "new", "since": started.isoformat()}
+    assert default_plan()[-2] == {"kind": "new", "since": started.isoformat()}
 
 
 @pytest.mark.parametrize("kind, error", [("429", HubRateLimited), ("500", HubTransientError),
@@ -184,19 +185,21 @@ def test_it_looks_up_tracked_ids_the_lists_missed_recording_renames_and_gone_rep
     HubModel.objects.create(hub_id="google/gemma-2b")  # already in the catalogue: not looked up
     plan = default_plan()
     assert plan == [{"kind": "lookup", "ids": ["bert-base-uncased", "gone/model",
-                                               "meta-llama/Meta-Llama-3.1-8B-Instruct"]}]
+                                               "meta-llama/Meta-Llama-3.1-8B-Instruct"]}, {"kind": "parents", "limit": 1000}]
     run = start_crawl(plan)
-    assert _drive(run.pk) == 2
+    assert _drive(run.pk) == 3  # two lookup pages, then the parents page (none to follow)
     run.refresh_from_db()
     assert run.status == "succeeded"
-    assert (run.counts["renames"], run.counts["missing"], run.counts["models"]) == (2, 1, 2)
-    assert dict(ModelAlias.objects.values_list("old_hub_id", "model__hub_id")) == {
+    # Three models: the two renamed repos, and the Llama base the Instruct model names, which the
+    # parents segment brought in.
+    assert (run.counts["renames"], run.counts["missing"], run.counts["models"]) == (2, 1, 3)
+    assert dict(ModelAlias.objects.values_list("old_hub_id", "hub_id")) == {
         "bert-base-uncased": "google-bert/bert-base-uncased",
         "meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
     }
     assert [e["path"] for e in hub.log if not e["list"]].count("/api/models/gone/model") == 1
     # Renamed ids now have a name in the catalogue; only the gone repo is asked about again next time.
-    assert default_plan()[-1] == {"kind": "lookup", "ids": ["gone/model"]}
+    assert default_plan()[-2] == {"kind": "lookup", "ids": ["gone/model"]}
 
 
 def test_it_follows_the_crawl_plan_set_in_the_admin(db, settings, admin_client):
@@ -209,10 +212,10 @@ def test_it_follows_the_crawl_plan_set_in_the_admin(db, settings, admin_client):
         "name": "small", "enabled": "on", "extra_orgs": '["google"]', "top_n": "50",
         "lookup_unseen_tracked": "0"})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert default_plan() == [{"kind": "org", "author": "google"}, {"kind": "top", "limit": 50}]
+    assert default_plan() == [{"kind": "org", "author": "google"}, {"kind": "top", "limit": 50}, {"kind": "parents", "limit": 1000}]
     refused = admin_client.post("/admin/ingest/crawlplan/add/", {
         "name": "bad", "enabled": "on", "extra_orgs": '["../etc", 3]', "top_n": "5", "lookup_unseen_tracked": "0"})
     assert refused.status_code == 200 and CrawlPlan.objects.count() == 1
     CrawlPlan.objects.update(enabled=False)
     settings.CRAWL_TOP_N = 7
-    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 7}]
+    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 7}, {"kind": "parents", "limit": 1000}]

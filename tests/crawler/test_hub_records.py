@@ -78,14 +78,29 @@ def test_it_creates_unknown_namespaces_as_unknown_and_never_touches_a_known_regi
     assert HubModel.objects.get(hub_id="Qwen/Qwen9").organization.namespace == "Qwen"
 
 
-def test_it_unifies_lineage_from_base_models_the_card_and_tags():
+def test_it_takes_the_hubs_own_base_models_as_the_whole_parent_set():
+    # The Hub resolved the card (old names to current ids, one base chosen): the card adds nothing.
     upsert(record("kid/model",
                   baseModels={"relation": "finetune", "models": [{"id": "meta-llama/Llama-3.1-8B"}]},
-                  cardData={"base_model": ["meta-llama/Llama-3.1-8B", "other/base"], "base_model_relation": "merge"},
+                  cardData={"base_model": ["meta-llama/Meta-Llama-3.1-8B", "other/base"], "base_model_relation": "merge"},
+                  tags=["base_model:adapter:lora/base", "base_model:meta-llama/Llama-3.1-8B"]))
+    assert edges() == [("kid/model", "meta-llama/Llama-3.1-8B", "finetune", "baseModels")]
+
+
+def test_it_takes_the_hubs_base_model_tags_where_it_states_no_base_models():
+    upsert(record("kid/model",
+                  cardData={"base_model": ["meta-llama/Meta-Llama-3.1-8B", "other/base"], "base_model_relation": "merge"},
                   tags=["base_model:adapter:lora/base", "base_model:meta-llama/Llama-3.1-8B"]))
     assert edges() == [
         ("kid/model", "lora/base", "adapter", "tag"),
-        ("kid/model", "meta-llama/Llama-3.1-8B", "finetune", "baseModels"),
+        ("kid/model", "meta-llama/Llama-3.1-8B", "merge", "tag"),
+    ]
+
+
+def test_it_reads_the_cards_own_base_models_where_the_hub_states_none():
+    upsert(record("kid/model", cardData={"base_model": ["meta-llama/Llama-3.1-8B", "other/base"]}))
+    assert edges() == [
+        ("kid/model", "meta-llama/Llama-3.1-8B", "merge", "cardData"),
         ("kid/model", "other/base", "merge", "cardData"),
     ]
 
