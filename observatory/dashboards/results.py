@@ -65,8 +65,10 @@ def normalised(name: str, params: ChartParams) -> ChartParams:
     """The same result's one parameter set (see the module's docstring)."""
     metric, f = METRICS[name], params.filters
     defaults = type(f)()
+    # `uses` names the query parameters (`region`); the filter field holding them is `regions`.
+    used = {"regions" if name == "region" else name for name in metric.uses}
     unused = {field.name: getattr(defaults, field.name) for field in dataclasses.fields(f)
-              if field.name not in metric.uses}
+              if field.name not in used}
     start, end = f.start, f.end
     if start or end:
         oldest, newest = data_dates()
