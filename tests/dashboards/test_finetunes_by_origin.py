@@ -235,13 +235,14 @@ def test_it_refuses_a_count_row_without_a_readable_created_at_naming_file_row_an
     folder = tmp_path / "finetune"
     folder.mkdir()
     shutil.copy(shared_data / "downloads" / "finetune" / "Qwen.csv", folder / "Qwen.csv")
-    text = (folder / "Qwen.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    rows = list(csv.reader(text))
+    # Fresh ids, so a row of the file written before the refusal would show in the count.
+    text = (folder / "Qwen.csv").read_text(encoding="utf-8").replace("Qwen/", "refused-org/")
+    rows = list(csv.reader(text.splitlines(keepends=True)))
     rows[3][rows[0].index("created_at")] = value
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     (folder / "Qwen.csv").write_text(buffer.getvalue(), encoding="utf-8")
-    before = MonthlyFinetuneCount.objects.count()  # the bootstrapped counts, if another test loaded them
+    before = MonthlyFinetuneCount.objects.count()
     with pytest.raises(ImportFileError) as error:
         import_finetune_counts(folder)
     text = str(error.value)
