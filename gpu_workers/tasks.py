@@ -201,7 +201,11 @@ def store_result(probe_run: ProbeRun, result: dict) -> None:
             return  # cancelled meanwhile: keep the result for the record, but it feeds nothing
         Run.objects.filter(pk=probe_run.run_id).update(counts={"wall_seconds": result.get("wall_seconds")})
         probe_run.refresh_from_db()
-        record_probe_score(probe_run)
+        # A lab's private run feeds nothing public: its score joins the gap and the model card
+        # when the lab publishes (observatory.labs.submitting.publish). The ProbeRun row is locked
+        # by the update above, so a publish racing this sees the run either before or after.
+        if probe_run.public:
+            record_probe_score(probe_run)
     bump_data_version()
 
 

@@ -97,13 +97,32 @@ def cancel(submission: Submission, *, user=None, token=None, request=None) -> in
 
 
 def publish(submission: Submission, *, user=None, token=None, request=None) -> bool:
-    """Make the submission and its runs public; True if it was private until now."""
+    """Make the submission and its runs public; True if it was private until now.
+
+    Its finished benchmark scores then feed the public leaderboard (the gap's probe source, the
+    model card) exactly once: a second publish changes nothing, and a run still going feeds it
+    when it ends (gpu_workers.tasks.store_result sees it public). Cached public metrics move on
+    with the data version.
+    """
+    from gpu_workers.leaderboard import record_probe_score
+    from gpu_workers.models import ProbeRun
+    from observatory.catalog.runs import bump_data_version
+
     with transaction.atomic():
         changed = Submission.objects.filter(pk=submission.pk, visibility=Submission.Visibility.PRIVATE).update(
             visibility=Submission.Visibility.PUBLIC, published_at=timezone.now())
+        # Locks the runs' rows: a worker storing a result waits for this, or this for it.
         submission.probe_runs.update(public=True)
+        if changed:
+            finished = ProbeRun.objects.filter(submissions=submission, run__status=Run.Status.SUCCEEDED,
+                                               result__isnull=False).select_related("run", "model__organization")
+            for probe_run in finished.order_by("run__finished_at"):
+                record_probe_score(probe_run)
     submission.refresh_from_db()
     if changed:
+        # Committed: public pages now show these runs (gap, model card, profile), so the cached
+        # ones move on, as after a probe run's own result (store_result).
+        bump_data_version()
         audit.record(AuditEvent.Action.SUBMISSION_PUBLISHED, request=request, lab=submission.lab, user=user,
                      token=token, submission=submission)
     return bool(changed)
