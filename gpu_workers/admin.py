@@ -6,11 +6,11 @@ from gpu_workers.models import ProbeRun
 
 @admin.register(ProbeRun)
 class ProbeRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "hub_id", "probe", "status", "progress", "attempts", "public", "created"]
+    list_display = ["id", "hub_id", "probe", "status", "progress", "attempts", "resends", "public", "created"]
     list_filter = ["probe", "run__status", "public"]
     search_fields = ["hub_id", "config_hash"]
     raw_id_fields = ["run", "model"]
-    readonly_fields = ["config_hash", "result", "attempts"]
+    readonly_fields = ["config_hash", "result", "attempts", "sent_at", "resends"]
     actions = ["cancel_runs", "requeue_runs"]
 
     @admin.display(ordering="run__status")

@@ -28,6 +28,9 @@ class ProbeRun(models.Model):
     config_hash = models.CharField(max_length=64, db_index=True)
     budget_seconds = models.PositiveIntegerField(default=1800)
     attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When its task was last sent to the broker")
+    resends = models.PositiveSmallIntegerField(
+        default=0, help_text="Times it was re-sent because its broker message was lost (PROBE_MAX_RESENDS)")
     result = models.JSONField(null=True, blank=True, help_text="The probe's result record (one schema)")
     public = models.BooleanField(default=True, help_text="Shown on public pages (model card, queue)")
 

@@ -31,6 +31,9 @@ def create_probe_run(hub_id: str, probe: str, *, revision: str = "", config: dic
 def send(probe_run_id: int, budget_seconds: int) -> None:
     from gpu_workers.tasks import run_probe
 
+    # When it was sent: a run still queued long after, with no message in the broker, lost it
+    # (gpu_workers.lost_messages).
+    ProbeRun.objects.filter(pk=probe_run_id).update(sent_at=timezone.now())
     # Soft limit at the budget so the task can free the device and record the failure; hard at 1.2×.
     run_probe.apply_async(args=[probe_run_id], soft_time_limit=budget_seconds,
                           time_limit=int(budget_seconds * 1.2) + 1)

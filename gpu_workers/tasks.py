@@ -228,3 +228,49 @@ def reap_stale_runs() -> dict:
     if any(counts.values()):
         log.warning("reaped stale probe runs %s", counts)
     return counts
+
+
+@shared_task(ignore_result=True)
+def resend_lost_probe_runs() -> dict:
+    """Probe runs queued for PROBE_QUEUED_RESEND_SECONDS since their last send whose message is in
+    no broker queue and held by no worker (gpu_workers.lost_messages): re-sent at most
+    PROBE_MAX_RESENDS times, then failed. Either way the run row says so."""
+    from django.db.models import Q
+
+    from gpu_workers.lost_messages import probe_runs_in_broker
+    from gpu_workers.services import send
+
+    bound, most = settings.PROBE_QUEUED_RESEND_SECONDS, settings.PROBE_MAX_RESENDS
+    cutoff = timezone.now() - timezone.timedelta(seconds=bound)
+    counts = {"resent": 0, "failed": 0}
+    waiting = list(ProbeRun.objects.select_related("run").filter(run__status=Run.Status.QUEUED).filter(
+        Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True, run__created_at__lt=cutoff)).order_by("pk"))
+    if not waiting:
+        return counts
+    in_broker = probe_runs_in_broker()
+    if in_broker is None:
+        log.info("broker cannot be inspected; %s long-queued probe run(s) left alone", len(waiting))
+        return counts
+    for probe_run in waiting:
+        if probe_run.pk in in_broker:
+            continue  # waiting its turn behind other runs, not lost
+        with transaction.atomic():
+            if probe_run.resends < most:
+                if ProbeRun.objects.filter(pk=probe_run.pk, resends=probe_run.resends).update(
+                        resends=probe_run.resends + 1) != 1:
+                    continue  # another beat got it first
+                Run.objects.filter(pk=probe_run.run_id, status=Run.Status.QUEUED).update(
+                    current_step=f"re-sent ({probe_run.resends + 1} of {most}): its queue message was lost, "
+                                 f"no worker took it within {bound}s"[:200])
+                transaction.on_commit(lambda pk=probe_run.pk, budget=probe_run.budget_seconds: send(pk, budget))
+                counts["resent"] += 1
+            elif Run.objects.filter(pk=probe_run.run_id, status=Run.Status.QUEUED).update(
+                    status=Run.Status.FAILED, finished_at=timezone.now(), current_step="lost in the queue",
+                    error=f"lost in the queue: its broker message was lost and no worker took it; re-sent "
+                          f"{probe_run.resends} time(s), it was lost again each time (none in the broker "
+                          f"{bound}s after the send). Failed so that it no longer counts against the lab's "
+                          "active runs: submit it again once the gpu queue is healthy.") == 1:
+                counts["failed"] += 1
+    if any(counts.values()):
+        log.warning("probe runs lost in the queue %s", counts)
+    return counts

@@ -9,14 +9,16 @@ import pyarrow.parquet as pq
 import pytest
 from django.db import transaction
 
+from ingest.datasets import DATASETS
 from ingest.tasks import queue_bootstrap, reap_stale_import_runs
 from observatory.catalog.models import DownloadSnapshot, LeaderboardEntry, Run
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
-BEFORE_THE_KILL = ["regions", "policy", "parameters", "release_corrections", "tracked_lists", "hubstats"]
-AFTER_THE_KILL = ["daily_downloads", "finetune_counts", "leaderboards"]
+ORDER = [dataset.name for dataset in DATASETS]
+KILLED = "daily_downloads"  # killed in the middle of its import
+BEFORE_THE_KILL, AFTER_THE_KILL = ORDER[:ORDER.index(KILLED)], ORDER[ORDER.index(KILLED):]
 STALE_SECONDS = 2
 
 
@@ -26,12 +28,19 @@ def csv_rows(path) -> list[dict]:
 
 
 def daily_cells(folder) -> set[tuple[str, str]]:
-    """(model, day) of every daily-series cell that holds something, over every CSV of the folder."""
+    """(model, day) of every non-empty daily-series cell from the series' first non-zero value on
+    (the cells before it are placeholders), over every CSV of the folder."""
     cells = set()
     for path in sorted(folder.glob("*.csv")):
         for row in csv_rows(path):
-            cells.update((row["model"], column[:10]) for column, value in row.items()
-                         if column not in ("model", "created_at") and (value or "").strip())
+            started = False
+            for column, value in row.items():
+                if column in ("model", "created_at"):
+                    continue
+                value = (value or "").strip()
+                started = started or bool(value and float(value))
+                if started and value:
+                    cells.add((row["model"], column[:10]))
     return cells
 
 
