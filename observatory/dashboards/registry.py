@@ -250,7 +250,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            "organisation or model, directly or through the whole tree.",
            lambda p: ["hub", "atom"], _derivatives,
            lambda c, p: lineage_charts.derivatives_by_base(c.rows, c.extra["finetune_share"], by=p.by, scope=p.depth,
-                                                          as_of=c.as_of)),
+                                                          as_of=c.as_of),
+           # v2: one node per model (any casing, renamed repos through aliases), once per (child, base).
+           methodology={"metric": "derivatives-v2"}),
     Metric("finetunes-by-origin", "Derivatives by base-model origin",
            "Each region's share of the new fine-tunes per month, by the region of the base model's organisation "
            "(ATOM's chart), from the monthly fine-tune counts per base model; optionally split by organisation.",
