@@ -154,8 +154,14 @@ def convert_running_sum(cells: list[tuple[dt.date, int | None]], release: dt.dat
         # A cumulative count never falls; the chain can, by the noise of the Hub's 30-day count
         # (a window's start and end are not sampled at the same instant): keep its running maximum.
         highest = max(highest, cumulative[day])
-        points.append(Point(day, raw, value, value / WINDOW, round(highest), kind))
+        points.append(Point(day, raw, value, per_day(value), round(highest), kind))
     return Conversion(points, issues)
+
+
+def per_day(thirty_day_count: float) -> float:
+    """Downloads on a day from its 30-day count, to 1/32 of a download: a binary fraction, so the
+    sums every chart and rollup takes are exact in any order (no float drift between paths)."""
+    return round(thirty_day_count / WINDOW * 32) / 32
 
 
 def _jumps(d30: dict[dt.date, tuple[float, int | None]]) -> list[Issue]:

@@ -80,6 +80,7 @@ def canonical(cells: list[tuple[dt.date, int | None]], release: dt.date | None) 
     points, highest = {}, 0.0
     for d in sorted(thirty):
         highest = max(highest, cumulative[d])  # a cumulative count never falls
-        points[d] = (thirty[d] / 30, round(highest))
+        # Downloads on a day are kept to 1/32 of a download (the estimator's stated resolution).
+        points[d] = (round(thirty[d] / 30 * 32) / 32, round(highest))
     return {"points": points,
             "kind": "estimated" if covered else "lower-bound", "first": first}

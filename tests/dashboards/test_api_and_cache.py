@@ -21,7 +21,9 @@ def test_it_serves_the_rows_of_every_metric_as_json_and_csv(loaded_db, client, n
     assert body["rows"] and body["as_of"] and body["sources"]
     response = client.get(f"/api/metrics/{name}?format=csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    lines = response.content.decode().splitlines(keepends=True)
+    assert lines[0] == f"# metric: {name}\n" and lines[1].startswith("# methodology: ")
+    rows = list(csv.DictReader(io.StringIO("".join(line for line in lines if not line.startswith("#")))))
     assert len(rows) == len(body["rows"]) and set(rows[0]) == set(body["rows"][0])
 
 
@@ -79,8 +81,8 @@ def test_it_lists_models_organisations_lineage_and_snapshots(loaded_db, client):
     assert edge.parent_hub_id in {p["hub_id"] for p in lineage["parents"]}
     parent_side = client.get(f"/api/lineage?model={edge.parent.hub_id}").json()
     assert edge.child.hub_id in {c["hub_id"] for c in parent_side["children"]}
-    snaps = client.get("/api/snapshots?model=meta-llama/Llama-3.1-8B&start=2024-08-01&end=2024-08-31").json()
-    assert snaps["rows"] and all("2024-08-01" <= r["date"] <= "2024-08-31" for r in snaps["rows"])
+    snaps = client.get("/api/snapshots?model=meta-llama/Llama-3.1-8B&start=2024-12-01&end=2024-12-31").json()
+    assert snaps["rows"] and all("2024-12-01" <= r["date"] <= "2024-12-31" for r in snaps["rows"])
     assert client.get("/api/snapshots?model=nobody/nothing").status_code == 404
     assert client.get("/api/lineage?model=%00").status_code == 400
     assert client.get("/api/models?limit=100000").status_code == 400

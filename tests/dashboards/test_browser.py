@@ -83,3 +83,23 @@ def test_it_renders_filters_and_exports_every_chart_in_a_real_browser(served, br
             assert all(line.split(",")[1] == "china" for line in data.decode().splitlines()[1:])
             assert min(line.split(",")[0] for line in data.decode().splitlines()[1:]) == "2024-11-01"
     assert errors == []
+
+
+def test_it_reaches_the_data_quality_ledger_from_a_chart_in_a_real_browser(served, browser_page):
+    page = browser_page
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{served}/dashboards/cumulative-downloads-by-region?scope=all&organization=mistralai")
+    page.wait_for_selector("#chart .main-svg")
+    assert "data-quality ledger flags" in page.inner_text("#flag-note")
+    assert "data-quality ledger flags" in page.inner_text("#chart")  # the exported figure says it too
+    page.click("#data-quality-link")
+    page.wait_for_selector("#sources")
+    assert "daily-series-30d/v1" in page.inner_text("#sources")
+    page.select_option("select[name=kind]", "implausible-jump")
+    page.fill("input[name=model]", "mistralai/Mathstral-7B-v0.1")
+    page.click("form.filters button")
+    page.wait_for_selector("#issues")
+    assert "kind=implausible-jump" in page.url
+    assert "mistralai/Mathstral-7B-v0.1" in page.inner_text("#issues")
+    assert errors == []

@@ -1,12 +1,10 @@
 """The home page shows the real counts and a real chart; /api/stats returns the same counts."""
 
-import csv
 import datetime as dt
 
 import polars as pl
 import pytest
 
-from observatory.analytics import frames
 from observatory.analytics.adoption import cumulative_downloads_by_region
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 
@@ -55,55 +53,24 @@ def test_it_says_plainly_when_the_observatory_is_empty(db, client):
     assert "The observatory is empty" in page
 
 
-def _independent_cumulative(shared_data, tracked_ids, regions):
-    """Straightforward loops over the CSVs: per date, per region, sum(value(t) - value(first date))."""
-    series = {}
-    for path in sorted((shared_data / "downloads" / "download").glob("*.csv")):
-        with open(path, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                if row["model"] not in tracked_ids:
-                    continue
-                for column, value in row.items():
-                    if column not in ("model", "created_at") and value.strip():
-                        series.setdefault(row["model"], {})[dt.date.fromisoformat(column[:10])] = int(float(value))
-    dates = sorted({d for values in series.values() for d in values})
-    first = dates[0]
-    totals = {}
-    for model, values in series.items():
-        region = regions.get(model.split("/")[0], "unknown")
-        baseline = values.get(first, 0)
-        last = None
-        for day in dates:
-            if day in values:
-                last = values[day]
-            if last is None:
-                continue
-            totals[(day, region)] = totals.get((day, region), 0) + last - baseline
-    return totals
-
-
-def test_it_computes_cumulative_downloads_like_a_plain_loop_does(loaded_db):
-    tracked = set(HubModel.objects.filter(tracked=True).values_list("hub_id", flat=True))
-    regions = dict(Organization.objects.values_list("namespace", "region"))
-    expected = _independent_cumulative(loaded_db, tracked, regions)
-    frame = cumulative_downloads_by_region(frames.snapshots(), frames.models(), scope="tracked")
-    got = {(row["date"], row["region"]): row["cumulative_downloads"] for row in frame.to_dicts()}
-    for key, value in expected.items():
-        assert got.get(key, 0) == value, key
-    assert all(value == expected.get(key, 0) for key, value in got.items())
-
-
-def test_it_counts_a_model_first_seen_inside_the_range_from_zero():
+def test_it_accumulates_each_days_downloads_from_the_first_day_of_the_range_on():
+    # The canonical rows: downloads on each day (None: no figure that day, e.g. a first crawl).
     snapshots = pl.DataFrame({
         "model_id": [1, 1, 1, 2, 2],
         "date": [dt.date(2025, 1, d) for d in (1, 2, 4)] + [dt.date(2025, 1, 2), dt.date(2025, 1, 3)],
         "downloads_all_time": [100, 110, 130, 50, 70],
+        "downloads_day": [5.0, 10.0, 20.0, None, 20.0],
+        "cumulative_kind": ["all-time"] * 5,
     })
     models = pl.DataFrame({"model_id": [1, 2], "hub_id": ["a/x", "b/y"], "region": ["us", "us"], "tracked": [True, True]})
     frame = cumulative_downloads_by_region(snapshots, models, start=dt.date(2025, 1, 1))
     got = dict(zip(frame["date"].to_list(), frame["cumulative_downloads"].to_list()))
-    # day 2: model 1 +10, model 2 counts from zero: +50; day 3: model 2 +20; day 4: model 1 +20
-    assert got == {dt.date(2025, 1, 1): 0, dt.date(2025, 1, 2): 60, dt.date(2025, 1, 3): 80, dt.date(2025, 1, 4): 100}
+    # day 1: +5 (the range's first day counts); day 2: +10 (model 2's first crawl adds nothing);
+    # day 3: +20; day 4: +20
+    assert got == {dt.date(2025, 1, 1): 5, dt.date(2025, 1, 2): 15, dt.date(2025, 1, 3): 35, dt.date(2025, 1, 4): 55}
+    later = cumulative_downloads_by_region(snapshots, models, start=dt.date(2025, 1, 3))
+    assert dict(zip(later["date"].to_list(), later["cumulative_downloads"].to_list())) == {
+        dt.date(2025, 1, 3): 20, dt.date(2025, 1, 4): 40}
 
 
 def test_it_rejects_an_unknown_scope():

@@ -73,7 +73,7 @@ def test_it_uses_the_rollup_only_while_no_write_has_touched_its_sources(loaded_d
     url = "/api/metrics/cumulative-downloads-by-region?scope=all"
     before = {(r["date"], r["region"]): r["cumulative_downloads"] for r in client.get(url).json()["rows"]}
     snapshot = DownloadSnapshot.objects.filter(source="daily-series").order_by("-date").select_related("model").first()
-    DownloadSnapshot.objects.filter(pk=snapshot.pk).update(downloads_all_time=snapshot.downloads_all_time + 1000)
+    DownloadSnapshot.objects.filter(pk=snapshot.pk).update(downloads_day=snapshot.downloads_day + 1000)
     assert not rollups.fresh()  # the metrics read raw rows now, not the outdated sums
 
     bump_data_version()  # what every import and crawl does when it finishes: the rollup is rebuilt
