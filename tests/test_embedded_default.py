@@ -44,7 +44,10 @@ METRIC_URLS = [
 ]
 PAGE_URLS = ["/", "/api/stats", "/methodology", "/status/", "/dashboards/cumulative-downloads-by-region",
              "/dashboards/derivatives-by-base", "/dashboards/finetunes-by-origin", "/dashboards/licence-mix", "/dashboards/open-closed-gap",
-             "/orgs/Qwen", "/models/Qwen/Qwen2.5-7B-Instruct"]
+             "/orgs/Qwen", "/models/Qwen/Qwen2.5-7B-Instruct", "/data-quality"]
+# JSON beyond the metrics that carries numbers: the data-quality ledger and a model's RAM.
+LEDGER_URLS = ["/api/data-quality?limit=5000", "/api/data-quality?kind=implausible-jump",
+               "/api/models/Qwen/Qwen2.5-7B-Instruct", "/api/models/Qwen/Qwen2.5-14B"]
 
 READER = textwrap.dedent("""
     import json, sys
@@ -80,7 +83,7 @@ def embedded(shared_data, tmp_path_factory):
     reader = home / "reader.py"
     reader.write_text(READER)
     out = home / "served.json"
-    urls = METRIC_URLS + PAGE_URLS
+    urls = METRIC_URLS + PAGE_URLS + LEDGER_URLS
     done = subprocess.run([sys.executable, "-c",
                            "import django, runpy, sys; django.setup(); "
                            "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
@@ -123,6 +126,17 @@ def test_the_embedded_default_dates_every_metric_inside_the_data(embedded):
     for url in METRIC_URLS:
         as_of = embedded[url]["json"]["as_of"]
         assert as_of and "2020-01-01" <= as_of <= "2027-01-01", (url, as_of)
+
+
+@pytest.mark.parametrize("url", LEDGER_URLS)
+def test_the_embedded_default_serves_the_same_ledger_and_model_numbers_as_postgresql(embedded, loaded_db, client, url):
+    served = embedded[url]
+    assert served["status"] == 200, served
+    expected = client.get(url).json()
+    for body in (served["json"], expected):
+        body.pop("data_version", None)  # each database's own run ids
+    assert expected.get("issues") or expected.get("relative_adoption", {}).get("ram_v2"), "nothing to compare"
+    _same(served["json"], expected, url)
 
 
 @pytest.mark.parametrize("url", PAGE_URLS)
