@@ -46,31 +46,20 @@ FULL_ROWS = 30_000_000
 
 SQL = {
     "cumulative-downloads-by-region": """
-        WITH s AS (
-          SELECT s.model_id, s.date, s.downloads_all_time AS v, COALESCE(o.region, 'unknown') AS region
-          FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
-          LEFT JOIN catalog_organization o ON o.id = m.organization_id
-          WHERE m.tracked AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
-        f AS (SELECT min(date) AS d FROM s),
-        inc AS (
-          SELECT region, date, v - COALESCE(LAG(v) OVER (PARTITION BY model_id ORDER BY date),
-                                            CASE WHEN date = (SELECT d FROM f) THEN v ELSE 0 END) AS inc
-          FROM s)
-        SELECT date, region, SUM(SUM(inc)) OVER (PARTITION BY region ORDER BY date) AS cumulative
-        FROM inc GROUP BY region, date""",
+        SELECT s.date, COALESCE(o.region, 'unknown') AS region,
+               SUM(SUM(COALESCE(s.downloads_day, 0))) OVER (PARTITION BY COALESCE(o.region, 'unknown') ORDER BY s.date)
+        FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
+        LEFT JOIN catalog_organization o ON o.id = m.organization_id
+        WHERE m.tracked AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL
+        GROUP BY 1, 2""",
     "download-share-by-org": """
-        WITH s AS (
-          SELECT s.model_id, s.date, s.downloads_all_time AS v, COALESCE(o.namespace, m.author) AS org
+        WITH g AS (
+          SELECT date_trunc('month', s.date) AS month, COALESCE(o.namespace, m.author) AS org,
+                 SUM(COALESCE(s.downloads_day, 0)) AS n
           FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
           LEFT JOIN catalog_organization o ON o.id = m.organization_id
-          WHERE m.tracked AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
-        f AS (SELECT min(date) AS d FROM s),
-        inc AS (
-          SELECT org, date_trunc('month', date) AS month,
-                 v - COALESCE(LAG(v) OVER (PARTITION BY model_id ORDER BY date),
-                              CASE WHEN date = (SELECT d FROM f) THEN v ELSE 0 END) AS inc
-          FROM s),
-        g AS (SELECT month, org, SUM(inc) AS n FROM inc GROUP BY month, org)
+          WHERE m.tracked AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL
+          GROUP BY 1, 2)
         SELECT month, org, n, n / NULLIF(SUM(n) OVER (PARTITION BY month), 0) FROM g""",
     "derivatives-by-base": """
         SELECT date_trunc('month', c.created_at) AS month, COALESCE(o.region, 'unknown'), e.relation, count(*)
@@ -91,11 +80,13 @@ SQL = {
           SELECT m.id, m.size_class, s.date - m.release_date AS days, s.downloads_all_time AS cum
           FROM catalog_downloadsnapshot s JOIN catalog_hubmodel m ON m.id = s.model_id
           WHERE m.tracked AND m.size_class <> '' AND m.release_date IS NOT NULL AND s.date >= m.release_date
-            AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL),
+            AND s.source IN ('daily-series', 'crawl') AND s.downloads_all_time IS NOT NULL
+            AND s.cumulative_kind IN ('all-time', 'estimated')),
         r AS (
           SELECT size_class, days, cum, row_number() OVER (PARTITION BY size_class, days ORDER BY cum DESC) AS rn,
                  count(*) OVER (PARTITION BY size_class, days) AS n FROM c),
-        ref AS (SELECT size_class, days, cum AS reference FROM r WHERE rn = LEAST(10, n)),
+        ref AS (SELECT size_class, days,
+                       MAX(cum) OVER (PARTITION BY size_class ORDER BY days) AS reference FROM r WHERE rn = 10 AND n >= 10),
         latest AS (SELECT DISTINCT ON (id) id, size_class, days, cum FROM c ORDER BY id, days DESC)
         SELECT l.id, l.cum::float / NULLIF(ref.reference, 0) FROM latest l JOIN ref USING (size_class, days)""",
 }
@@ -161,7 +152,8 @@ def grow(scale: float, seed: int = 7) -> dict:
     })
     rows = (mapping.join(series.rename({"model_id": "real"}), on="real")
             .select("model_id", "date", (pl.col("downloads_all_time") * pl.col("factor")).cast(pl.Int64)
-                    .alias("downloads_all_time"), pl.lit("daily-series").alias("source")))
+                    .alias("downloads_all_time"), (pl.col("downloads_day") * pl.col("factor")).alias("downloads_day"),
+                    "cumulative_kind", pl.lit("daily-series").alias("source")))
 
     with raw.cursor() as cur:
         cur.execute("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge")
