@@ -95,16 +95,11 @@ SQL = {
 # PostgreSQL would do given the table the loaders read.
 SQL_ROLLUP = {
     "cumulative-downloads-by-region": """
-        WITH g AS (SELECT date, region, SUM(gain) AS gain FROM catalog_dailygain WHERE tracked GROUP BY 1, 2),
-        f AS (SELECT min(date) AS d FROM g)
-        SELECT date, region, SUM(CASE WHEN date > (SELECT d FROM f) THEN gain ELSE 0 END)
-               OVER (PARTITION BY region ORDER BY date) AS cumulative
-        FROM g""",
+        WITH g AS (SELECT date, region, SUM(gain) AS gain FROM catalog_dailygain WHERE tracked GROUP BY 1, 2)
+        SELECT date, region, SUM(gain) OVER (PARTITION BY region ORDER BY date) AS cumulative FROM g""",
     "download-share-by-org": """
-        WITH f AS (SELECT min(date) AS d FROM catalog_dailygain WHERE tracked),
-        g AS (SELECT date_trunc('month', date) AS month, organization AS org,
-                     SUM(CASE WHEN date > (SELECT d FROM f) THEN gain ELSE 0 END) AS n
-              FROM catalog_dailygain WHERE tracked GROUP BY 1, 2)
+        WITH g AS (SELECT date_trunc('month', date) AS month, organization AS org, SUM(gain) AS n
+                   FROM catalog_dailygain WHERE tracked GROUP BY 1, 2)
         SELECT month, org, n, n / NULLIF(SUM(n) OVER (PARTITION BY month), 0) FROM g""",
 }
 
