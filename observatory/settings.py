@@ -58,6 +58,24 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- HTTPS -----------------------------------------------------------------------------------
+# OBSERVATORY_HTTPS=true: the site is served over HTTPS only, behind a TLS-terminating proxy that
+# sets X-Forwarded-Proto (and strips any the client sent). Plain HTTP is redirected, browsers are
+# told to use HTTPS for a year (HSTS), and cookies never travel over HTTP. Off by default: the
+# embedded default and `make run` serve plain HTTP on localhost.
+OBSERVATORY_HTTPS = env_bool("OBSERVATORY_HTTPS", default=False)
+if OBSERVATORY_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("OBSERVATORY_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OBSERVATORY_HSTS_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("OBSERVATORY_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Every response carries a Content-Security-Policy (observatory/content_security.py); frames:
+# X-Frame-Options DENY everywhere but the /embed/ pages.
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -75,6 +93,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "observatory.content_security.ContentSecurityPolicyMiddleware",
     "observatory.nul_paths.NulPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

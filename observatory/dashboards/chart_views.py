@@ -8,7 +8,6 @@ process's memory while Redis is down); past a limit the answer is 429 with Retry
 
 from __future__ import annotations
 
-import plotly.io as pio
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -18,6 +17,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
+from observatory.charts.embedding import figure_html
 from observatory.dashboards import results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
 from observatory.dashboards.registry import METRICS
@@ -74,8 +74,7 @@ def _page_kind(request: HttpRequest, page: str) -> str:
 def chart_html(name: str, params: ChartParams, *, div_id: str) -> str:
     result = results.computed(name, params)
     fig = METRICS[name].chart(result, params)
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return figure_html(fig, div_id=div_id)
 
 
 @require_GET

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import plotly.io as pio
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,6 +15,7 @@ from observatory.analytics.licences import PERMISSIVENESS
 from ingest.download_measures import SOURCES
 from observatory.analytics import quality
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
+from observatory.charts.embedding import figure_html
 from observatory.charts.theme import REGION_COLOURS, finish
 from observatory.dashboards.gap_comparison import epoch_comparison
 from observatory.dashboards.model_ram import model_ram
@@ -103,8 +103,7 @@ def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
     finish(fig, title=f"Cumulative downloads of {model.hub_id}", x_title="Date",
            y_title="Cumulative downloads (count)", sources=["daily-series", "hub"], as_of=drawn[-1].date,
            note=("; ".join(notes) + ": see /data-quality") if notes else None)
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-model-downloads",
-                       config={"displaylogo": False, "responsive": True})
+    return figure_html(fig, div_id="chart-model-downloads")
 
 
 def _conflicts(model: HubModel) -> list[dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-import plotly.io as pio
 from django.core.cache import cache
 from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,6 +17,7 @@ from observatory.analytics.filters import Filters
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.catalog.runs import data_version
 from observatory.charts import adoption as adoption_charts
+from observatory.charts.embedding import figure_html
 from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
 
@@ -59,15 +59,14 @@ def stats(request: HttpRequest) -> JsonResponse:
 
 
 def _cumulative_chart_html() -> str:
-    key = f"chart:home-cumulative:v{data_version()}"
+    key = f"chart:home-cumulative-block:v{data_version()}"  # a data block, no inline script
     html = cache.get(key)
     if html is None:
         # The chart page's own computation (the rollup when it is fresh) over the tracked models.
         frame = METRICS["cumulative-downloads-by-region"].compute(ChartParams(filters=Filters(scope="tracked"))).rows
         as_of = frames.latest_snapshot_date()
         fig = adoption_charts.cumulative_downloads_by_region(frame, as_of=as_of)
-        html = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id="chart-cumulative-downloads",
-                           config={"displaylogo": False, "responsive": True})
+        html = figure_html(fig, div_id="chart-cumulative-downloads")
         cache.set(key, html, 3600)
     return html
 
