@@ -206,7 +206,7 @@ if CACHE_REDIS_URL is not None:
                           timeout=60 * 60 * 24)
 else:
     CACHES = local_caches(timeout=60 * 60 * 24)
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # a degraded cache says so in the log, once a request
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # a degraded cache logs each error it ignored
 
 # Metric results, pages and images: views without a date range or free-text filter (the finite
 # menu of the pages' selects) are kept for a day; the rest, unbounded in number, only briefly.

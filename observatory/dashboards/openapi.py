@@ -19,6 +19,11 @@ ERROR = {"description": "Invalid parameter", "content": {"application/json": {"s
 RANGE_ERROR = {"description": "Invalid parameter, or start after end (\"start must not be after end\")",
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 NOT_FOUND = {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+TOO_MANY = {"description": "This client computed too many uncached views this minute "
+                           "(METRIC_COMPUTATIONS_PER_MINUTE); cached views are still served",
+            "headers": {"Retry-After": {"description": "Seconds until the next minute's budget",
+                                        "schema": {"type": "integer", "minimum": 1}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 # The Hub's repo-id rule, documented from the one copy the endpoints check against.
 NAMESPACE_PATTERN = ids.NAMESPACE_PATTERN
 HUB_ID_PATTERN = ids.HUB_ID_PATTERN
@@ -106,7 +111,8 @@ def document() -> dict:
                                 "schema": {"type": "string", "enum": list(METRICS)}}, *METRIC_PARAMS],
                 "responses": {"200": {"description": "Rows", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Metric"}},
-                    "text/csv": {"schema": {"type": "string"}}}}, "400": RANGE_ERROR, "404": NOT_FOUND}}},
+                    "text/csv": {"schema": {"type": "string"}}}}, "400": RANGE_ERROR, "404": NOT_FOUND,
+                    "429": TOO_MANY}}},
         },
         "components": {"securitySchemes": labs_openapi.COMPONENTS["securitySchemes"], "schemas": {
             **labs_openapi.COMPONENTS["schemas"],
