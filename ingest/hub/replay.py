@@ -4,7 +4,8 @@ The list endpoint is rebuilt from hub-stats rows (Hub API field names) in the Hu
 a JSON array per page, `Link: <…>; rel="next"` carrying an opaque cursor, the `author`, `search`,
 `sort`, `direction`, `limit` and `expand`/`expand[]` parameters. `/api/models/{id}` answers from
 real recorded responses, 307 redirects of renamed repos included. Faults (429 with Retry-After,
-500, a truncated body, a slow answer) are injected at a configurable rate, and every request is
+500, a truncated body, a slow answer) are injected at a configurable rate; a request repeated before
+its 429's Retry-After has passed gets another 429 and is logged as early. Every request is
 logged, so tests and benchmarks can count what the crawler asked for.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import random
 import threading
 import time
@@ -109,6 +111,8 @@ class ReplayHub:
         self.log_path = log_path
         self.log: list[dict] = []
         self._log_lock = threading.Lock()
+        # request path (query included) -> the time its last 429 announced it may be asked again
+        self._rate_limited_until: dict[str, float] = {}
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -201,10 +205,23 @@ class ReplayHub:
         split = urllib.parse.urlsplit(request.path)
         query = urllib.parse.parse_qs(split.query, keep_blank_values=False)
         is_list = split.path == "/api/models"
+        now = time.time()
+        # Retry-After is enforced, as the Hub's rate limiter does: the same request again before the
+        # announced time gets another 429 (for the time still left) and is logged as early, so a test
+        # can tell a client that honours the header from one that merely backs off.
+        with self._log_lock:
+            until = self._rate_limited_until.get(request.path)
+        if until is not None and now < until:
+            left = math.ceil(until - now)
+            self.record({"t": now, "path": split.path, "query": split.query, "list": is_list, "fault": None,
+                         "status": 429, "early": True, "retry_after": left})
+            return self._send(request, 429, {"error": "Too many requests"}, headers={"Retry-After": str(left)})
         fault = self.faults.draw() if (is_list or not self.faults.only_list) and split.path.startswith("/api/models") else None
-        entry = {"t": time.time(), "path": split.path, "query": split.query, "list": is_list, "fault": fault}
+        entry = {"t": now, "path": split.path, "query": split.query, "list": is_list, "fault": fault, "early": False}
         if fault == "429":
-            self.record({**entry, "status": 429})
+            with self._log_lock:
+                self._rate_limited_until[request.path] = now + self.faults.retry_after
+            self.record({**entry, "status": 429, "retry_after": self.faults.retry_after})
             return self._send(request, 429, {"error": "Too many requests"},
                               headers={"Retry-After": str(self.faults.retry_after)})
         if fault == "500":

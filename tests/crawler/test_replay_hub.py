@@ -79,9 +79,11 @@ def test_it_answers_renamed_repos_with_a_307_and_unknown_paths_with_404(replay_h
 
 def _draw_faults(hub, requests=40):
     kinds = []
-    for _ in range(requests):
+    for number in range(requests):
         try:
-            response = httpx.get(f"{hub.url}/api/models", params={"limit": "5"}, timeout=5)
+            # A different request each time: the same one repeated inside a 429's Retry-After would
+            # be refused as early instead of drawing a fault.
+            response = httpx.get(f"{hub.url}/api/models", params={"limit": str(number + 1)}, timeout=5)
             response.json()
         except (httpx.TransportError, json.JSONDecodeError):
             pass
@@ -104,6 +106,28 @@ def test_it_sends_retry_after_with_a_429(replay_hub):
     response = httpx.get(f"{hub.url}/api/models")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
+
+
+def test_it_refuses_a_request_repeated_before_the_announced_retry_after_and_logs_it_early(replay_hub):
+    hub = replay_hub(fault_rate=1.0, kinds=("429",), retry_after=1)
+    first = httpx.get(f"{hub.url}/api/models", params={"limit": "3"})
+    again = httpx.get(f"{hub.url}/api/models", params={"limit": "3"})
+    assert first.status_code == again.status_code == 429
+    assert again.headers["Retry-After"] == "1"
+    assert [(e["status"], e["early"], e["fault"]) for e in hub.log] == [(429, False, "429"), (429, True, None)]
+    hub.faults.rate = 0.0  # no more drawn faults: only the announced wait stands in the way
+    time.sleep(max(0.0, 1.05 - (time.time() - hub.log[0]["t"])))
+    after = httpx.get(f"{hub.url}/api/models", params={"limit": "3"})
+    assert after.status_code == 200 and len(after.json()) == 3
+    assert hub.log[-1]["early"] is False
+
+
+def test_it_keeps_a_429_to_the_request_it_answered(replay_hub):
+    hub = replay_hub(fault_rate=1.0, kinds=("429",), retry_after=5)
+    assert httpx.get(f"{hub.url}/api/models", params={"limit": "3"}).status_code == 429
+    hub.faults.rate = 0.0
+    assert httpx.get(f"{hub.url}/api/models", params={"limit": "4"}).status_code == 200
+    assert [e["early"] for e in hub.log] == [False, False]
 
 
 def test_it_refuses_fault_settings_it_does_not_know():
