@@ -51,10 +51,10 @@ def test_it_loads_every_hub_stats_model(loaded_db, shared_data):
     stats_day = dt.date(2026, 6, 5)
     assert DownloadSnapshot.objects.filter(date=stats_day, source="hub-stats").count() == 4167
     one = frame.filter(pl.col("id") == "meta-llama/Llama-3.1-8B-Instruct").to_dicts()
-    if one:
-        model = HubModel.objects.get(hub_id="meta-llama/Llama-3.1-8B-Instruct")
-        assert model.downloads_all_time == one[0]["downloadsAllTime"]
-        assert model.organization.region == "us"
+    assert len(one) == 1  # the model checked below is in the frozen stats: a missing row fails here
+    model = HubModel.objects.get(hub_id="meta-llama/Llama-3.1-8B-Instruct")
+    assert model.downloads_all_time == one[0]["downloadsAllTime"]
+    assert model.organization.region == "us"
 
 
 def test_it_loads_the_118_region_rows(loaded_db, shared_data):

@@ -15,6 +15,20 @@ from tests.labs.conftest import SMOLLM2_ID, counts
 
 pytestmark = pytest.mark.django_db
 
+
+def _strings_holding(value, secret, path="$"):
+    """Every key or string value (with where it sits) that contains `secret`, walking dicts and lists."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if secret in str(key):
+                yield f"{path} key {key!r}"
+            yield from _strings_holding(item, secret, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _strings_holding(item, secret, f"{path}[{index}]")
+    elif secret in str(value):
+        yield path
+
 SMOL = {"hub_id": SMOLLM2_ID, "probes": ["tooling"]}
 
 
@@ -123,7 +137,9 @@ def test_it_stores_a_gated_models_token_encrypted_for_its_run_only_and_deletes_i
     body = api_a.post("/api/submissions", {"hub_id": "meta-llama/Llama-3.1-8B-Instruct", "access_token": secret,
                                            "probes": ["tooling", "benchmark"]}).json()
     assert body["gated"] is True and body["resolved_revision"] == "0e9e39f249a16976918f6564b8830bc894c89659"
-    assert "access_token" not in json.dumps(body) or secret not in json.dumps(body)
+    # Under no key, at any depth, does the answer carry the token (or any part of a value holding it).
+    assert list(_strings_holding(body, secret)) == []
+    assert "access_token" not in json.dumps(body)
     rows = list(RunAccessToken.objects.select_related("probe_run__run"))
     assert len(rows) == 2 and all(secret.encode() not in bytes(r.ciphertext) for r in rows)
     first, second = rows

@@ -17,7 +17,7 @@ from probes.offline_models import SMOLLM2_ID
 from tests.conftest import wait_for
 from tests.probes.conftest import GPU_WORKER_ARGS, worker_env
 
-pytestmark = [pytest.mark.probes, pytest.mark.slow]
+pytestmark = [pytest.mark.probes, pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
 def queued_messages(app) -> int:
