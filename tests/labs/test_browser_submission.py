@@ -7,7 +7,8 @@ import pytest
 from observatory.labs.models import Submission
 from tests.labs.conftest import SMOLLM2_ID
 
-pytestmark = [pytest.mark.browser, pytest.mark.celery, pytest.mark.probes, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres, pytest.mark.probes,
+              pytest.mark.slow]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
