@@ -2,7 +2,10 @@
 GGUF) with the form, watches the status page advance without a reload while a real `gpu` Celery
 worker runs the probe, publishes it, and sees the public profile."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from observatory.labs.models import Submission
 from tests.labs.conftest import SMOLLM2_ID
@@ -66,11 +69,13 @@ def test_it_lets_a_lab_member_submit_watch_and_publish_in_a_browser(
 
     # Mark this page load: if the page reloaded, the marker would be gone.
     page.evaluate("window.__sameLoad = true")
-    page.wait_for_function("document.getElementById('overall-status').textContent === 'running' && "
-                           "Number(document.getElementById('overall-progress').textContent) > 0", timeout=120_000)
+    # Playwright's expect polls without eval; wait_for_function's string predicates need eval,
+    # which the pages' Content-Security-Policy refuses (script-src 'self').
+    expect(page.locator("#overall-status")).to_have_text("running", timeout=120_000)
+    expect(page.locator("#overall-progress")).not_to_have_text("0", timeout=120_000)
     seen = [int(page.text_content("#overall-progress"))]
-    page.wait_for_function("['succeeded','failed','cancelled'].includes("
-                           "document.getElementById('overall-status').textContent)", timeout=300_000, polling=500)
+    expect(page.locator("#overall-status")).to_have_text(re.compile("^(succeeded|failed|cancelled)$"),
+                                                         timeout=300_000)
     status = page.text_content("#overall-status")
     assert status == "succeeded", (page.text_content("#runs"), worker.logs())
     seen.append(int(page.text_content("#overall-progress")))
