@@ -9,7 +9,6 @@ from schemathesis.specs.openapi.definitions import OPENAPI_30
 
 from observatory.catalog.models import HubModel, LineageEdge
 from observatory.catalog.runs import bump_data_version
-from observatory.dashboards.openapi import document
 from observatory.dashboards.registry import METRICS
 
 pytestmark = pytest.mark.django_db
@@ -65,9 +64,26 @@ def test_it_publishes_a_valid_openapi_3_schema_covering_the_read_api(client):
     schema = client.get("/api/schema").json()
     errors = [e.message for e in jsonschema_rs.Draft4Validator(OPENAPI_30).iter_errors(schema)]
     assert errors == []
-    assert schema == document()
-    assert {"/api/models", "/api/models/{org}/{name}", "/api/organizations", "/api/lineage", "/api/snapshots",
-            "/api/metrics/{name}", "/api/stats"} <= set(schema["paths"])
+    assert schema["openapi"].startswith("3.0.")
+    # Each read endpoint and the answers it documents, written out by hand.
+    documented = {path: set(schema["paths"][path]["get"]["responses"]) for path in READ_API if path in schema["paths"]}
+    assert documented == READ_API
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/metrics/{name}"]["get"]["parameters"]}
+    assert set(parameters["name"]["enum"]) == set(METRICS)  # every metric served is documented, and no other
+    assert parameters["region"]["items"]["enum"] == ["us", "china", "eu", "other", "unknown"]
+    assert parameters["size_class"]["enum"] == ["<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+"]
+    assert parameters["scope"]["enum"] == ["tracked", "all"] and parameters["format"]["enum"] == ["json", "csv"]
+
+
+READ_API = {
+    "/api/stats": {"200"},
+    "/api/models": {"200", "400"},
+    "/api/models/{org}/{name}": {"200", "400", "404"},
+    "/api/organizations": {"200", "400"},
+    "/api/lineage": {"200", "400", "404"},
+    "/api/snapshots": {"200", "400", "404"},
+    "/api/metrics/{name}": {"200", "400", "404", "429"},  # 429: the per-client limit on uncached views
+}
 
 
 def test_it_lists_models_organisations_lineage_and_snapshots(loaded_db, client):
