@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -63,6 +63,14 @@ def api(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def page(request: HttpRequest) -> HttpResponse:
+    # The page's form sends every field; an empty one means "any", so it is dropped (the API,
+    # strict like the rest of the read API, refuses empty parameters instead).
+    if any(not value for value in request.GET.values()):
+        chosen = QueryDict(mutable=True)
+        for name, values in request.GET.lists():
+            chosen.setlist(name, [v for v in values if v])
+        query = "?" + chosen.urlencode() if chosen else ""
+        return HttpResponseRedirect(request.path + query)
     try:
         _check_known(request, {"source", "kind", "model"})
         summary, issues = _ledger()

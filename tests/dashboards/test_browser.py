@@ -69,7 +69,7 @@ def test_it_renders_filters_and_exports_every_chart_in_a_real_browser(served, br
     assert str(first_x).startswith("2024-11-01")
 
     # The exports of the filtered view arrive as valid, non-empty files.
-    magic = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<svg", "csv": b"date,region,cumulative_downloads"}
+    magic = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<svg", "csv": b"# metric: cumulative-downloads-by-region\n"}
     for fmt, prefix in magic.items():
         with page.expect_download(timeout=90_000) as info:
             page.click(f"[data-export={fmt}]")
@@ -80,8 +80,10 @@ def test_it_renders_filters_and_exports_every_chart_in_a_real_browser(served, br
         head = data[:400]
         assert prefix in head if fmt == "svg" else data.startswith(prefix), fmt
         if fmt == "csv":
-            assert all(line.split(",")[1] == "china" for line in data.decode().splitlines()[1:])
-            assert min(line.split(",")[0] for line in data.decode().splitlines()[1:]) == "2024-11-01"
+            lines = [line for line in data.decode().splitlines() if not line.startswith("#")]
+            assert lines[0] == "date,region,cumulative_downloads"
+            assert all(line.split(",")[1] == "china" for line in lines[1:])
+            assert min(line.split(",")[0] for line in lines[1:]) == "2024-11-01"
     assert errors == []
 
 

@@ -253,3 +253,9 @@ def test_it_heads_every_csv_export_with_its_methodology(loaded_db, client):
         text = client.get(f"/api/metrics/{name}?format=csv").content.decode()
         assert text.startswith(f"# metric: {name}\n# methodology: "), name
         assert all(f"{k}={v}" in text.split("\n")[1] for k, v in metric.methodology.items())
+
+
+def test_it_drops_the_ledger_forms_empty_fields_with_a_redirect(loaded_db, client):
+    response = client.get("/data-quality?source=&kind=implausible-jump&model=")
+    assert response.status_code == 302 and response["Location"] == "/data-quality?kind=implausible-jump"
+    assert client.get("/data-quality?kind=bogus").status_code == 400
