@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
+from ingest.download_measures import SOURCES
 from ingest.hub import ids
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
+from observatory.catalog.models import DataQualityIssue
 from observatory.dashboards.params import CHOICES
 from observatory.dashboards.registry import METRICS
 from observatory.labs import openapi as labs_openapi  # the submission API's paths
@@ -105,6 +107,15 @@ def document() -> dict:
                 _q("start", DATE), _q("end", DATE),
                 _q("limit", {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1000})],
                 "responses": {"200": _ok("Snapshots"), "400": ERROR, "404": NOT_FOUND}}},
+            "/api/data-quality": {"get": {
+                "summary": "The data-quality ledger: each download source's measure, estimator, coverage and issues",
+                "operationId": "dataQuality", "parameters": [
+                    _q("source", {"type": "string", "enum": list(SOURCES)}),
+                    _q("kind", {"type": "string", "enum": [k for k, _ in DataQualityIssue.Kind.choices]}),
+                    _q("model", {"type": "string", "pattern": HUB_ID_PATTERN}, "Hub id (any letter case)"),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500}),
+                    _q("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0})],
+                "responses": {"200": _ok("DataQuality"), "400": ERROR}}},
             "/api/metrics/{name}": {"get": {
                 "summary": "The exact rows behind a chart (JSON, or CSV with format=csv)", "operationId": "metric",
                 "parameters": [{"name": "name", "in": "path", "required": True,
@@ -130,7 +141,25 @@ def document() -> dict:
                 "licence_conflicts": {"type": "array", "items": {"type": "object"}},
                 "parameters": {"type": "object"}, "parents": {"type": "array", "items": {"type": "object"}},
                 "children_count": {"type": "integer"}, "tracked": {"type": "boolean"},
-                "tracked_reason": {"type": "string"}, "latest_snapshot": {"type": "object", "nullable": True}}},
+                "tracked_reason": {"type": "string"}, "latest_snapshot": {"type": "object", "nullable": True},
+                "relative_adoption": {"type": "object", "required": ["ram_v1", "ram_v2", "days_since_release",
+                                                                     "size_class", "note"], "properties": {
+                    "ram_v1": {"type": "number", "nullable": True}, "ram_v2": {"type": "number", "nullable": True},
+                    "days_since_release": NULLABLE_INT, "size_class": NULLABLE_STR,
+                    "reference_10th": {"type": "number", "nullable": True},
+                    "cumulative_downloads": {"type": "number", "nullable": True}, "note": NULLABLE_STR}}}},
+            "DataQuality": {"type": "object", "required": ["sources", "count", "issues"], "properties": {
+                "sources": {"type": "array", "items": {"type": "object", "required": [
+                    "name", "measures", "estimator", "coverage", "issues"], "properties": {
+                    "name": {"type": "string"}, "measures": {"type": "string"}, "estimator": {"type": "string"},
+                    "converts": {"type": "string"}, "coverage": {"type": "object"}, "issues": {"type": "object"}}}},
+                "count": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
+                "data_version": {"type": "integer"},
+                "issues": {"type": "array", "items": {"type": "object", "required": [
+                    "source", "hub_id", "kind", "date", "end_date", "days", "detail"], "properties": {
+                    "source": {"type": "string"}, "hub_id": {"type": "string"}, "kind": {"type": "string"},
+                    "date": {**NULLABLE_STR, "format": "date"}, "end_date": {**NULLABLE_STR, "format": "date"},
+                    "days": {"type": "integer"}, "detail": {"type": "string"}}}}}},
             "OrganizationPage": _page({"type": "object", "properties": {
                 "namespace": {"type": "string"}, "display_name": {"type": "string"},
                 "region": {"type": "string", "enum": list(REGIONS)}, "region_source": {"type": "string"},
@@ -150,6 +179,11 @@ def document() -> dict:
                 "metric": {"type": "string"}, "rows": {"type": "array", "items": {"type": "object"}},
                 "as_of": {**NULLABLE_STR, "format": "date"}, "sources": {"type": "array", "items": {"type": "string"}},
                 "params": {"type": "string"},
+                "methodology": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "The versioned definitions and estimators the rows follow"},
+                "flagged": {"type": "object", "additionalProperties": {"type": "integer"},
+                            "description": "Model-days in view the data-quality ledger flags, by kind"},
+                "flag_note": NULLABLE_STR,
                 "horizontal_gaps": {"type": "array", "items": {"type": "object", "properties": {
                     "closed_model": {"type": "string"}, "closed_date": {"type": "string", "format": "date"},
                     "open_model": NULLABLE_STR, "open_date": {**NULLABLE_STR, "format": "date"},

@@ -1,0 +1,63 @@
+"""schemathesis against the read API's OpenAPI document (every operation but the submission API's,
+which tests/labs/test_api_schemathesis.py covers): a bounded number of generated cases per
+operation on the real bootstrapped data, not one server error, and every answer as documented."""
+
+from collections import Counter
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, given, settings
+
+EXAMPLES_PER_OPERATION = 40  # bounded so CI's budget holds; derandomised, so every run is the same
+
+schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application()).exclude(
+    path_regex="^/api/submissions")
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def keep_test_connection():
+    # Django's WSGI handler closes the connection after each request; the test's must stay open.
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def generous_limits(settings):
+    # The generator must reach the handlers, not the per-client computation limit.
+    settings.METRIC_COMPUTATIONS_PER_MINUTE = 1_000_000
+    settings.EXPORT_RENDERS_PER_MINUTE = 1_000_000
+
+
+def test_it_never_answers_the_read_api_with_a_server_error_or_an_undocumented_answer(
+        loaded_db, keep_test_connection, generous_limits):
+    calls, statuses = Counter(), Counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def check(case):
+            response = case.call()
+            calls[case.operation.label] += 1
+            statuses[response.status_code] += 1
+            case.validate_response(response, checks=[
+                schemathesis.checks.not_a_server_error,
+                schemathesis.checks.status_code_conformance,
+                schemathesis.checks.content_type_conformance,
+                schemathesis.checks.response_schema_conformance,
+            ])
+
+        check()
+    print(f"schemathesis: {sum(calls.values())} cases {dict(calls)}; statuses {dict(sorted(statuses.items()))}")
+    assert {"GET /api/metrics/{name}", "GET /api/data-quality", "GET /api/models/{org}/{name}"} <= set(calls)
+    assert statuses[200] and statuses[400]  # it reached the handlers, both ways
