@@ -5,6 +5,7 @@ from the raw rows, every download metric from the rollup against the per-model m
 raw rows under many filters, and the rollup's freshness across writes, imports and version bumps.
 """
 
+import collections
 import datetime as dt
 
 import polars as pl
@@ -108,22 +109,90 @@ def test_it_answers_the_charts_the_same_with_a_fresh_rollup_as_with_a_stale_one(
         assert _sorted(slow.rows).equals(_sorted(computed.rows)) and slow.as_of == computed.as_of
 
 
+def _plain_catalogue():
+    """Models, organisations and lineage edges read with plain SQL, for plain-loop expectations."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT m.id, COALESCE(o.namespace, m.author), COALESCE(o.region, 'unknown'), m.tracked, "
+                       "m.size_class, m.pipeline_tag, m.created_at, m.licence_class, m.downloads_all_time "
+                       "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id")
+        models = {row[0]: dict(zip(("organization", "region", "tracked", "size_class", "pipeline_tag", "created",
+                                    "licence_class", "downloads_all_time"), row[1:])) for row in cursor.fetchall()}
+        cursor.execute("SELECT namespace, region FROM catalog_organization")
+        regions = dict(cursor.fetchall())
+        cursor.execute("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge ORDER BY id")
+        edges = cursor.fetchall()
+    return models, regions, edges
+
+
+def _in_scope(model: dict, filters: Filters) -> bool:
+    return ((filters.scope == "all" or model["tracked"])
+            and (not filters.regions or model["region"] in filters.regions)
+            and (not filters.organization or model["organization"] == filters.organization)
+            and (not filters.size_class or model["size_class"] == filters.size_class)
+            and (not filters.pipeline_tag or model["pipeline_tag"] == filters.pipeline_tag))
+
+
+def _plain_direct_derivatives(models, regions, edges, scope):
+    """{(month, base region, relation): derivatives}, each (child, base) once, a base being its row or,
+    unstored, its case-folded id; the base's region is its namespace's."""
+    seen, counts = set(), collections.Counter()
+    for child, parent_id, parent_hub_id, relation in edges:
+        if child not in scope or models[child]["created"] is None:
+            continue
+        key = (child, f"#{parent_id}" if parent_id is not None else parent_hub_id.lower())
+        if key in seen:
+            continue
+        seen.add(key)
+        created = models[child]["created"].astimezone(dt.timezone.utc).date()
+        region = regions.get(parent_hub_id.split("/")[0]) or "unknown"
+        counts[(created.replace(day=1), region, relation)] += 1
+    return counts
+
+
 @pytest.mark.parametrize("filters", [Filters(), Filters(scope="all"), Filters(regions=("china",), scope="all"),
                                      Filters(organization="meta-llama"), Filters(size_class="7-9B", scope="all")],
                          ids=lambda f: f.key())
-def test_it_gets_the_same_numbers_when_the_loaders_filter_in_sql(loaded_db, filters):
-    """Each metric's registry wiring (loaders filtering in PostgreSQL) against the same metric
-    function over the whole, unfiltered frames."""
+def test_it_gets_the_plain_loops_numbers_when_the_loaders_filter_in_sql(loaded_db, filters):
+    """Each metric's registry wiring (loaders filtering in PostgreSQL) against plain loops over the
+    catalogue's rows (direct derivatives, the fine-tune share, the licence mix), and, for what no
+    short loop redoes (relative adoption, the tree walk, conflicts), against the metric over the
+    whole, unfiltered frames."""
+    plain_models, regions, plain_edges = _plain_catalogue()
+    scope = {m for m, model in plain_models.items() if _in_scope(model, filters)}
+
+    direct = _plain_direct_derivatives(plain_models, regions, plain_edges, scope)
+    got = METRICS["derivatives-by-base"].compute(ChartParams(filters=filters, top=5, depth="direct"))
+    assert {(r["month"], r["base"], r["relation"]): r["new_derivatives"] for r in got.rows.iter_rows(named=True)} \
+        == dict(direct)
+    finetunes = collections.Counter()
+    for (month, region, relation), n in direct.items():
+        if relation == "finetune":
+            finetunes[(month, region)] += n
+    month_totals = collections.Counter()
+    for (month, _), n in finetunes.items():
+        month_totals[month] += n
+    share = {(r["month"], r["base_region"]): (r["finetunes"], r["share"])
+             for r in got.extra["finetune_share"].iter_rows(named=True)}
+    assert share == {key: (n, pytest.approx(n / month_totals[key[0]])) for key, n in finetunes.items()}
+
+    mix = METRICS["licence-mix"].compute(ChartParams(filters=filters, top=5))
+    expected = {c: [0, 0, 0] for c in ("permissive", "copyleft", "restricted", "non-commercial", "unknown")}
+    for model_id in scope:
+        expected[plain_models[model_id]["licence_class"]][0] += 1
+        expected[plain_models[model_id]["licence_class"]][1] += plain_models[model_id]["downloads_all_time"] or 0
+    for _, parent_id, _, _ in plain_edges:
+        if parent_id in scope:
+            expected[plain_models[parent_id]["licence_class"]][2] += 1
+    assert {r["licence_class"]: [r["models"], r["downloads_all_time"], r["derivatives"]]
+            for r in mix.rows.iter_rows(named=True)} == expected
+
     everyone, edges, orgs, snaps = frames.models(), frames.edges(), frames.organizations(), frames.snapshots()
     models = filter_models(everyone, filters)
-    p = ChartParams(filters=filters, top=5)
-    relative = METRICS["relative-adoption"].compute(p).rows
+    relative = METRICS["relative-adoption"].compute(ChartParams(filters=filters, top=5)).rows
     assert _sorted(relative).equals(_sorted(adoption.relative_adoption(snaps, models)))
-    for depth in ("direct", "tree"):
-        got = METRICS["derivatives-by-base"].compute(ChartParams(filters=filters, top=5, depth=depth))
-        assert got.rows.equals(derivatives.derivatives_by_base(edges, models, orgs, scope=depth, top_n=5))
-        assert got.extra["finetune_share"].equals(derivatives.finetune_share_by_base_region(edges, models, orgs))
-    mix = METRICS["licence-mix"].compute(p)
-    assert mix.rows.equals(licences.licence_mix(models, edges))
+    tree = METRICS["derivatives-by-base"].compute(ChartParams(filters=filters, top=5, depth="tree"))
+    assert tree.rows.equals(derivatives.derivatives_by_base(edges, models, orgs, scope="tree", top_n=5))
     assert mix.extra["conflicts"].equals(licences.licence_conflicts(models, edges, everyone))
     assert mix.as_of == everyone["created_date"].max()
