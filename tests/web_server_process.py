@@ -114,3 +114,15 @@ def terminate_backends(database: str, keep: set[int]) -> int:
         for pid in pids:
             conn.execute("SELECT pg_terminate_backend(%s)", [pid])
         return len(pids)
+
+
+def only_this_tests_sessions() -> None:
+    """End the sessions earlier tests of this process left on the test database (a live server's
+    finished threads, this process's own Arrow pool), so a count of sessions sees only the server
+    under test. The test's own connection stays."""
+    from django.db import connection
+
+    from observatory.analytics.frames import close_arrow_connections
+
+    close_arrow_connections()
+    terminate_backends(connection.settings_dict["NAME"], keep={own_backend_pid()})

@@ -12,7 +12,7 @@ from django.db import connection
 from observatory.analytics.frames import ARROW_APPLICATION_NAME
 from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
-from tests.web_server_process import WebServer, backends, own_backend_pid
+from tests.web_server_process import WebServer, backends, own_backend_pid, only_this_tests_sessions
 
 POOL_SIZE = 3
 REQUESTS = 200
@@ -32,6 +32,7 @@ def models_created_daily(transactional_db):
 
 @pytest.fixture
 def runserver(models_created_daily, tmp_path):
+    only_this_tests_sessions()
     server = WebServer("runserver", tmp_path / "runserver.log", env={
         "ARROW_POOL_SIZE": str(POOL_SIZE), "ARROW_POOL_IDLE_SECONDS": "3",
         # Every request here must reach the loaders: no per-client cap on computations.

@@ -10,7 +10,7 @@ from django.db import connection
 
 from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
-from tests.web_server_process import WebServer, backends, own_backend_pid, terminate_backends
+from tests.web_server_process import WebServer, backends, own_backend_pid, terminate_backends, only_this_tests_sessions
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def long_lived_server(transactional_db, tmp_path):
     HubModel.objects.bulk_create([
         HubModel(hub_id=f"acme/model-{i}", author="acme", licence_id="mit", licence_class="permissive",
                  created_at=dt.datetime(2024, 1, 1 + i, tzinfo=dt.UTC), tracked=True) for i in range(10)])
+    only_this_tests_sessions()
     # One request thread for the server's life, keeping Django's connection as gunicorn's would.
     server = WebServer("wsgiref", tmp_path / "server.log", env={"DATABASE_CONN_MAX_AGE": "600",
                                                                   "METRIC_COMPUTATIONS_PER_MINUTE": "1000000"})

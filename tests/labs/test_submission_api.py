@@ -196,8 +196,9 @@ def test_it_accepts_the_web_form_and_shows_a_live_status_page(client, labs, smol
     # The live status comes from the site's own script (no inline code: the Content-Security-Policy),
     # which polls the status URL the page names.
     assert "/status.json" in page and "<script src=" not in page.split("<main>")[1]
-    script_url = page.split('<script src="')[1].split('"')[0]
-    assert "submission.js" in script_url and "fetch(" in client.get(script_url).content.decode()
+    script_url = next(part.split('"')[0] for part in page.split('<script src="')[1:] if "submission.js" in part)
+    script = client.get(script_url)
+    assert "fetch(" in b"".join(script.streaming_content if script.streaming else [script.content]).decode()
     state = client.get(f"/labs/submissions/{submission.pk}/status.json").json()
     assert state["status"] == "queued" and state["runs"][0]["probe"] == "benchmark"
     artefacts = client.get(f"/labs/submissions/{submission.pk}/artefacts.json")
