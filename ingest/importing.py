@@ -46,10 +46,11 @@ REPORT_EVERY_SECONDS = 0.5  # a report is an in-memory hand-over; the run's hear
 def progress(items: Iterable[T], *, total: int | None = None, desc: str = "", enabled: bool = False) -> Iterator[T]:
     """A progress bar on the command line; silent inside tasks and tests. Either way the count
     goes to the run being recorded (runs.report_progress), whose heartbeat shows it on the row."""
-    if enabled:
-        items = tqdm(items, total=total, desc=desc, unit="rows", file=sys.stderr, dynamic_ncols=True, leave=False)
+    # The size is read before tqdm wraps the items: tqdm's own len() fails on a generator it wraps.
     if total is None and hasattr(items, "__len__"):
         total = len(items)
+    if enabled:
+        items = tqdm(items, total=total, desc=desc, unit="rows", file=sys.stderr, dynamic_ncols=True, leave=False)
     done, reported = 0, 0.0
     for item in items:  # per row or per batch, whichever the importer iterates
         now = time.monotonic()
