@@ -189,3 +189,18 @@ def loaded_db(django_db_setup, django_db_blocker, shared_data):
     with django_db_blocker.unblock():
         call_command("bootstrap", "--data-dir", str(shared_data), "--no-progress", verbosity=0)
     return shared_data
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Django's WSGI handler closes the DB connection after each request; the test client avoids that
+    by disconnecting the handler, and so must schemathesis's WSGI calls, or the test's transaction
+    would be closed under it."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

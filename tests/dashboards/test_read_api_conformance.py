@@ -42,14 +42,3 @@ def test_it_answers_an_unsafe_method_with_a_json_405(path, method):
     assert method in response.json()["error"]
 
 
-@pytest.fixture
-def keep_test_connection():
-    """The WSGI handler closes the DB connection after each request; keep the test's transaction."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)

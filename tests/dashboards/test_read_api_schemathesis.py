@@ -17,17 +17,6 @@ schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application()).e
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.redis]
 
 
-@pytest.fixture
-def keep_test_connection():
-    # Django's WSGI handler closes the connection after each request; the test's must stay open.
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

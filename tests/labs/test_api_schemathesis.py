@@ -31,18 +31,6 @@ def generous_limits(settings, smollm2_registered, replay_hub):
     settings.LABS_MAX_ACTIVE_RUNS = 1_000_000
 
 
-@pytest.fixture
-def keep_test_connection():
-    """Django's WSGI handler closes the DB connection after each request; the test client avoids that
-    by disconnecting the handler, and so must we, or the test's transaction would be closed under it."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
