@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_CACHE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: run test web-env test-env chromium migrate bootstrap worker beat
+.PHONY: run test lint web-env test-env chromium migrate bootstrap worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ test: test-env chromium
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_REDIS_URL=$(TEST_CACHE_REDIS_URL) \
 	  SECRET_KEY=test-only-not-secret $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+lint: test-env
+	$(BIN)/ruff check .
 
 worker: web-env
 	$(BIN)/celery -A observatory worker -Q default,crawl -c 2 -l INFO

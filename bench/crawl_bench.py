@@ -62,7 +62,7 @@ def copy_seconds(records: list[dict]) -> float:
         cursor.execute("CREATE TABLE bench_copy_model (LIKE catalog_hubmodel INCLUDING ALL)")
         cursor.execute("CREATE TABLE bench_copy_snapshot (LIKE catalog_downloadsnapshot INCLUDING ALL)")
         raw = cursor.cursor
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
         with raw.copy("COPY bench_copy_model (id, hub_id, author, created_at, pipeline_tag, library_name, licence_raw,"
                       " licence_id, licence_class, gated, tags, card_data, downloads, downloads_all_time, likes,"
@@ -154,7 +154,7 @@ def main() -> None:
         "upsert_rows_per_s": round(walked["models"] / walked["upsert_seconds"]),
         "db_ratio_upsert_to_copy": round(copied / walked["upsert_seconds"], 4),
         "goal": "db ratio >= 0.5",
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     truncate()
     print(json.dumps(result, indent=2))

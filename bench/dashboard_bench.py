@@ -210,7 +210,7 @@ def time_metrics(repeat: int) -> list[dict]:
     params = {name: ChartParams(filters=Filters()) for name in SQL}
     for name in SQL:
         fresh = rollups.fresh()
-        best_total, result = best_of(lambda: METRICS[name].compute(params[name]))
+        best_total, result = best_of(lambda name=name: METRICS[name].compute(params[name]))
         best_sql, sql_rows = sql(SQL[name])
         best_compute = _compute_only(name, params[name], repeat)
         row = {"metric": name, "reads": "rollup" if name in SQL_ROLLUP and fresh else "raw rows filtered in SQL",
@@ -223,7 +223,7 @@ def time_metrics(repeat: int) -> list[dict]:
             # The same request while the rollup is stale (after a write, before the rebuild).
             rollups_fresh, rollups.fresh = rollups.fresh, lambda: False
             try:
-                raw_total, raw_result = best_of(lambda: METRICS[name].compute(params[name]))
+                raw_total, raw_result = best_of(lambda name=name: METRICS[name].compute(params[name]))
             finally:
                 rollups.fresh = rollups_fresh
             assert raw_result.rows.sort(raw_result.rows.columns).equals(result.rows.sort(result.rows.columns)), name

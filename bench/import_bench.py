@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import io
 import json
 import time
 from pathlib import Path
@@ -92,7 +91,7 @@ def time_copy(records: list[dict], *, indexes: bool) -> float:
                       " licence_id, licence_class, gated, tags, card_data, downloads, downloads_all_time, likes,"
                       " tracked, tracked_reason, release_date_source, params_source, size_class, first_seen_at)"
                       " FROM STDIN") as copy:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             for i, r in enumerate(records, 1):
                 copy.write_row((i, r["id"], r.get("author") or "", r.get("createdAt"), r.get("pipeline_tag") or "",
                                 r.get("library_name") or "", "", "", "unknown", "", json.dumps(r.get("tags") or []),
@@ -139,7 +138,7 @@ def main() -> None:
         "ratio_import_to_copy": round(copy_seconds / import_seconds, 4),
         "ratio_import_to_copy_without_indexes": round(bare_copy_seconds / import_seconds, 4),
         "goal": ">= 0.5",
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     truncate()
     print(json.dumps(result, indent=2))

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-
-import orjson
-import psycopg
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import orjson
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -74,7 +73,7 @@ def _as_datetime(value: object, field: str) -> dt.datetime | None:
     else:
         raise InvalidRecord(f"{field}: expected a date-time, got {type(value).__name__}")
     if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 

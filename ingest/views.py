@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET
 
 from ingest.identity import find_model
 from ingest.lineage import HUB_ID, licence_conflicts
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, QuarantinedRecord, Run
 from observatory.dashboards.model_ram import model_ram
 from observatory.read_only import read_only_json
-from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, QuarantinedRecord, Run
 
 
 def _model_or_404(hub_id: str) -> HubModel:

@@ -12,6 +12,7 @@ shared by its choices.
 from __future__ import annotations
 
 import time
+
 from probes.itemsets import ItemSet
 from probes.loading import LoadedModel
 from probes.progress import Reporter

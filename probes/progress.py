@@ -31,7 +31,7 @@ class Reporter:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise ProbeTimeout(f"probe exceeded its time budget of {self.max_seconds:.0f}s (at: {step})")
 
-    def part(self, start: float, span: float) -> "Reporter":
+    def part(self, start: float, span: float) -> Reporter:
         """A reporter for a sub-phase covering [start, start+span] of this one's range."""
         child = Reporter(self.callback, start=self.start + self.span * start, span=self.span * span)
         child.deadline, child.max_seconds = self.deadline, self.max_seconds

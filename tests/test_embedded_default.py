@@ -43,7 +43,8 @@ METRIC_URLS = [
     "/api/metrics/open-closed-gap?source=lmarena",
 ]
 PAGE_URLS = ["/", "/api/stats", "/methodology", "/status/", "/dashboards/cumulative-downloads-by-region",
-             "/dashboards/derivatives-by-base", "/dashboards/finetunes-by-origin", "/dashboards/licence-mix", "/dashboards/open-closed-gap",
+             "/dashboards/derivatives-by-base", "/dashboards/finetunes-by-origin", "/dashboards/licence-mix",
+             "/dashboards/open-closed-gap",
              "/orgs/Qwen", "/models/Qwen/Qwen2.5-7B-Instruct", "/data-quality"]
 # JSON beyond the metrics that carries numbers: the data-quality ledger and a model's RAM.
 LEDGER_URLS = ["/api/data-quality?limit=5000", "/api/data-quality?kind=implausible-jump",

@@ -7,7 +7,6 @@ for CACHE_REDIS_URL pointing at it.
 """
 
 import json
-import os
 import runpy
 import shutil
 import socket

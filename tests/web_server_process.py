@@ -83,7 +83,6 @@ class WebServer:
 def backends(database: str, *, but: set[int] = frozenset()) -> list[tuple[int, str, str, str]]:
     """(pid, application_name, state, last query) of the sessions on `database` but `but`, seen from another database."""
     import psycopg
-
     from django.db import connection
 
     s = connection.settings_dict
@@ -104,7 +103,6 @@ def own_backend_pid() -> int:
 def terminate_backends(database: str, keep: set[int]) -> int:
     """pg_terminate_backend on every session of `database` but `keep`, as a restart would end them."""
     import psycopg
-
     from django.db import connection
 
     s = connection.settings_dict

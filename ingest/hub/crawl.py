@@ -142,7 +142,7 @@ def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tup
                 kept.append(record)  # let validation quarantine it
                 continue
             if created_at.tzinfo is None:
-                created_at = created_at.replace(tzinfo=dt.timezone.utc)
+                created_at = created_at.replace(tzinfo=dt.UTC)
             if created_at < since:
                 return kept, None
             kept.append(record)

@@ -22,8 +22,7 @@ from ingest.hub_records import resolve_pending_parents
 from ingest.importers.csvfiles import parse_float, read_rows
 from ingest.importing import DataDirMissing, ImportFileError, progress
 from ingest.lineage import HUB_ID
-from observatory.catalog.models import (DataQualityIssue, DownloadSnapshot, HubModel, MonthlyFinetuneCount,
-                                        Organization)
+from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, MonthlyFinetuneCount, Organization
 
 BATCH = 5000
 _MONTH_COLUMN = re.compile(r"^(\d+)-month$")
@@ -294,7 +293,7 @@ def _created_at(path: Path, row: int, value: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ImportFileError(path, f"not a date-time: {text[:40]!r}", row=row, column="created_at") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _copy_finetune_counts(entries: list[MonthlyFinetuneCount], progress_bar: bool) -> int:

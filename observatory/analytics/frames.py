@@ -274,7 +274,7 @@ def latest_created_date() -> dt.date | None:
     if isinstance(value, str):  # SQLite
         return dt.date.fromisoformat(value[:10])
     # The loaders' DATE(created_at) runs in a UTC session (Django's and the ADBC one): the UTC date.
-    return value.astimezone(dt.timezone.utc).date() if value is not None else None
+    return value.astimezone(dt.UTC).date() if value is not None else None
 
 
 def edges(filters=None, *, touching: bool = False) -> pl.DataFrame:

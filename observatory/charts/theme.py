@@ -67,7 +67,8 @@ def finish(fig: go.Figure, *, title: str, x_title: str | None, y_title: str | No
     fig.add_annotation(
         text=f"{source_line}<br>{as_of_text} · Open Model Observatory",
         # 75 px under the plot area: below the x-axis title, inside the bottom margin.
-        xref="paper", yref="paper", x=0, y=-75 / (HEIGHT - MARGIN["t"] - MARGIN["b"]), yanchor="top", showarrow=False, align="left",
+        xref="paper", yref="paper", x=0, y=-75 / (HEIGHT - MARGIN["t"] - MARGIN["b"]), yanchor="top",
+        showarrow=False, align="left",
         font={"size": 11, "color": "#555"}, xanchor="left",
     )
     return fig

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from observatory.analytics.filters import Filters
 from observatory.catalog.models import HubModel
 from observatory.dashboards import results
-from observatory.analytics.filters import Filters
 from observatory.dashboards.params import ChartParams
 
 

@@ -10,10 +10,10 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
-from observatory.analytics.frames import DAILY_SOURCES
-from observatory.analytics.licences import PERMISSIVENESS
 from ingest.download_measures import SOURCES
 from observatory.analytics import quality
+from observatory.analytics.frames import DAILY_SOURCES
+from observatory.analytics.licences import PERMISSIVENESS
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.embedding import figure_html
 from observatory.charts.theme import REGION_COLOURS, finish

@@ -14,9 +14,19 @@ import plotly.graph_objects as go
 import polars as pl
 
 from ingest import download_measures
-from observatory.analytics import quality
-from observatory.analytics import adoption, derivatives, frames, gains, gap, licences, releases, rollups, shares
-from observatory.analytics import finetunes
+from observatory.analytics import (
+    adoption,
+    derivatives,
+    finetunes,
+    frames,
+    gains,
+    gap,
+    licences,
+    quality,
+    releases,
+    rollups,
+    shares,
+)
 from observatory.analytics.filters import filter_models
 from observatory.charts import adoption as adoption_charts
 from observatory.charts import finetunes as finetune_charts

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from observatory.dashboards import data_quality
-from observatory.dashboards import api, chart_views, openapi, pages, views
+from observatory.dashboards import api, chart_views, data_quality, openapi, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),

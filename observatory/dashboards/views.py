@@ -21,7 +21,6 @@ from observatory.charts.embedding import figure_html
 from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
 
-
 # Counting tens of millions of snapshot rows takes PostgreSQL seconds (a sequential or index-only
 # scan every time): count once per data version. Every import, crawl and probe run moves the
 # version on; the short lifetime bounds staleness after edits that do not (admin curation).

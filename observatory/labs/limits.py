@@ -16,9 +16,9 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from redis.exceptions import RedisError
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from observatory.catalog.models import Run
 

@@ -73,7 +73,8 @@ def test_it_plans_tracked_orgs_top_n_and_what_is_new_since_the_last_crawl(db, se
     Organization.objects.create(namespace="Qwen", region="china", region_source="atom")
     Organization.objects.create(namespace="stranger", region="unknown", region_source="default")
     # Last, the parents the pages name but the catalogue does not hold (ids taken when it starts).
-    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 500}, {"kind": "parents", "limit": 1000}]
+    assert default_plan() == [{"kind": "org", "author": "Qwen"}, {"kind": "top", "limit": 500},
+                              {"kind": "parents", "limit": 1000}]
     started = timezone.now()
     Run.objects.create(kind="crawl", name="earlier", status="succeeded", started_at=started)
     assert default_plan()[-2] == {"kind": "new", "since": started.isoformat()}
@@ -212,7 +213,8 @@ def test_it_follows_the_crawl_plan_set_in_the_admin(db, settings, admin_client):
         "name": "small", "enabled": "on", "extra_orgs": '["google"]', "top_n": "50",
         "lookup_unseen_tracked": "0"})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert default_plan() == [{"kind": "org", "author": "google"}, {"kind": "top", "limit": 50}, {"kind": "parents", "limit": 1000}]
+    assert default_plan() == [{"kind": "org", "author": "google"}, {"kind": "top", "limit": 50},
+                              {"kind": "parents", "limit": 1000}]
     refused = admin_client.post("/admin/ingest/crawlplan/add/", {
         "name": "bad", "enabled": "on", "extra_orgs": '["../etc", 3]', "top_n": "5", "lookup_unseen_tracked": "0"})
     assert refused.status_code == 200 and CrawlPlan.objects.count() == 1

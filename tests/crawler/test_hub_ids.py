@@ -4,9 +4,9 @@ validate_repo_id, and every endpoint that takes an id uses it (issue 11, finding
 import re
 
 import pytest
+from huggingface_hub.utils import HFValidationError, validate_repo_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from ingest.hub import ids
 

@@ -12,7 +12,7 @@ from django.db import connection
 from observatory.analytics.frames import ARROW_APPLICATION_NAME
 from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
-from tests.web_server_process import WebServer, backends, own_backend_pid, only_this_tests_sessions
+from tests.web_server_process import WebServer, backends, only_this_tests_sessions, own_backend_pid
 
 POOL_SIZE = 3
 REQUESTS = 200

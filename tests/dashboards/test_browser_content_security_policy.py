@@ -38,7 +38,7 @@ def other_site(served):
     server.shutdown()
 
 
-def test_it_draws_every_chart_with_nothing_refused(served, browser_page):  # noqa: F811
+def test_it_draws_every_chart_with_nothing_refused(served, browser_page):
     page = browser_page
     page.add_init_script(WATCH)
     errors, console = [], []
@@ -56,7 +56,7 @@ def test_it_draws_every_chart_with_nothing_refused(served, browser_page):  # noq
     assert len(checked) == len(METRICS) + 2
 
 
-def test_it_lets_another_site_frame_an_embed_but_not_a_dashboard(served, browser_page, other_site):  # noqa: F811
+def test_it_lets_another_site_frame_an_embed_but_not_a_dashboard(served, browser_page, other_site):
     assert "localhost" in served  # and the other site is 127.0.0.1: another origin
     page = browser_page
     page.goto(other_site)

@@ -87,8 +87,9 @@ def test_it_agrees_with_the_published_gaps_on_the_imported_vintage_and_explains_
         differences.append((name, cause))
     for name in ours.keys() - {g["closed_model"] for g in eci["gaps"]}:
         score = theirs_models[name]["eci"] if name in theirs_models else None
-        differences.append((name, "only ours: " + ("absent from data.json" if score is None else
-                                                   f"a closed record in eci_scores.csv, not in data.json (ECI {score:.2f} there)")))
+        where = ("absent from data.json" if score is None
+                 else f"a closed record in eci_scores.csv, not in data.json (ECI {score:.2f} there)")
+        differences.append((name, "only ours: " + where))
     print("\nAgreeing within 0.1 month:", ", ".join(agreed))
     print("Differences and their causes:")
     for name, cause in differences:

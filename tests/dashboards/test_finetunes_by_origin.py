@@ -42,7 +42,7 @@ def raw(shared_data):
     for path in sorted((shared_data / "downloads" / "finetune").glob("*.csv")):
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                created = dt.datetime.fromisoformat(row["created_at"]).astimezone(dt.timezone.utc).date()
+                created = dt.datetime.fromisoformat(row["created_at"]).astimezone(dt.UTC).date()
                 counts = {int(c.split("-")[0]): int(float(v)) for c, v in row.items()
                           if c.endswith("-month") and v.strip()}
                 bases.append((row["model"], created, counts))
@@ -226,7 +226,7 @@ def test_it_stores_each_base_models_created_at_from_the_file(loaded_db, raw):
     hub_id, created, counts = raw[0][0]
     stored = MonthlyFinetuneCount.objects.filter(base_hub_id=hub_id)
     assert stored.count() == len(counts)
-    assert {row.base_created_at.astimezone(dt.timezone.utc).date() for row in stored} == {created}
+    assert {row.base_created_at.astimezone(dt.UTC).date() for row in stored} == {created}
 
 
 @pytest.mark.parametrize("value, message", [("", "created_at required"), ("22/01/2024", "not a date-time")])

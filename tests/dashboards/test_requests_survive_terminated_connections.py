@@ -10,7 +10,7 @@ from django.db import connection
 
 from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
-from tests.web_server_process import WebServer, backends, own_backend_pid, terminate_backends, only_this_tests_sessions
+from tests.web_server_process import WebServer, backends, only_this_tests_sessions, own_backend_pid, terminate_backends
 
 
 @pytest.fixture

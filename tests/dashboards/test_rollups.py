@@ -145,7 +145,7 @@ def _plain_direct_derivatives(models, regions, edges, scope):
         if key in seen:
             continue
         seen.add(key)
-        created = models[child]["created"].astimezone(dt.timezone.utc).date()
+        created = models[child]["created"].astimezone(dt.UTC).date()
         region = regions.get(parent_hub_id.split("/")[0]) or "unknown"
         counts[(created.replace(day=1), region, relation)] += 1
     return counts

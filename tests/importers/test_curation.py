@@ -182,6 +182,8 @@ def test_it_refuses_a_policy_of_the_wrong_shape(document, fragment):
 @pytest.mark.django_db
 def test_it_reapplies_curation_in_bulk_and_keeps_what_an_admin_set(django_assert_max_num_queries, shared_data):
     """Runs beside the bootstrapped data set (other tests share it), so it uses its own namespace."""
+    import yaml
+
     from observatory.catalog.models import (
         HubModel,
         Organization,
@@ -190,7 +192,6 @@ def test_it_reapplies_curation_in_bulk_and_keeps_what_an_admin_set(django_assert
         TrackedListEntry,
         TrackingPolicy,
     )
-    import yaml
 
     document = yaml.safe_load((shared_data / "atom" / "policy" / "model_policy.yml").read_text(encoding="utf-8"))
     TrackingPolicy.objects.update_or_create(name="atom", defaults={"document": document})

@@ -31,7 +31,7 @@ NOTHING_CURATED = Curation(params={}, corrections={}, listed={}, policy=None, kn
 
 def _class_from_safetensors(total: int) -> str:
     record = {"id": "someone/unnamed-model", "safetensors": {"total": total},
-              "createdAt": dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)}
+              "createdAt": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)}
     return curated_fields(record, NOTHING_CURATED)["size_class"]
 
 
@@ -47,7 +47,7 @@ def test_it_puts_a_model_of_exactly_the_bound_in_the_class_above(count, opens, b
     ("someone/model-999M", "<1B"), ("someone/model-4.9B", "1-5B"),
 ])
 def test_it_reads_a_size_stated_in_the_name_against_the_same_bounds(name, expected):
-    record = {"id": name, "createdAt": dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)}
+    record = {"id": name, "createdAt": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)}
     assert curated_fields(record, NOTHING_CURATED)["size_class"] == expected
 
 

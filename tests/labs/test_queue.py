@@ -6,7 +6,7 @@ import pytest
 
 from observatory.labs.queue import QueueRow, estimate
 
-T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def row(pk, status, probe="tooling", created=0, progress=0.0, started=None, public=True):
@@ -52,5 +52,5 @@ def test_it_lists_public_runs_with_positions_counting_private_ones(client, labs,
     assert waiting["hub_id"] == "acme/waiting-public" and waiting["position"] == 2  # behind the private one
     # median of the one finished tooling run (120 s): running needs 60 s more, then 120 s for the private one
     start = dt.datetime.fromisoformat(waiting["estimated_start"])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert 170 <= (start - now).total_seconds() <= 181

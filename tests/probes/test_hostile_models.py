@@ -141,7 +141,7 @@ def test_it_refuses_a_missing_local_source():
 class FakeHub(BaseHTTPRequestHandler):
     """Answers like the Hub does for a missing repo and for a gated one."""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path.startswith("/api/models/acme/gated"):
             self.send_response(403)
             self.send_header("X-Error-Code", "GatedRepo")

@@ -17,7 +17,8 @@ class Command(BaseCommand):
     help = "Run a benchmark, fine-tunability or tooling probe on a model (Hub id, local directory or GGUF file)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", required=True, help="Hub id, a registered id (PROBE_LOCAL_SOURCES), a directory or a .gguf")
+        parser.add_argument("--model", required=True,
+                            help="Hub id, a registered id (PROBE_LOCAL_SOURCES), a directory or a .gguf")
         parser.add_argument("--probe", required=True, choices=PROBES)
         parser.add_argument("--revision", default="")
         parser.add_argument("--json", dest="json_out", help="write the result record here")
