@@ -12,6 +12,7 @@ from ingest.hub import ids
 from ingest.identity import find_model
 from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization
+from observatory.dashboards.params import BadParameter, parse_date
 from observatory.read_only import read_only_json
 
 HUB_ID = ids.HUB_ID  # the Hub's own rule, one copy (ingest/hub/ids.py)
@@ -61,13 +62,10 @@ def _choice(request: HttpRequest, name: str, choices, default: str = "") -> str:
 
 
 def _date(request: HttpRequest, name: str) -> dt.date | None:
-    value = request.GET.get(name, "")
-    if not value:
-        return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{name} must be a date YYYY-MM-DD") from None
+        return parse_date(name, request.GET.get(name, ""))
+    except BadParameter as exc:  # the charts' parser, this API's error type
+        raise Invalid(str(exc)) from None
 
 
 def _api(view):

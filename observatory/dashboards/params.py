@@ -63,7 +63,8 @@ class ChartParams:
         return q.urlencode()
 
 
-def _date(name: str, value: str) -> dt.date | None:
+def parse_date(name: str, value: str) -> dt.date | None:
+    """The one date parser of every query parameter (charts, pages and the read API): "" is no date."""
     if not value:
         return None
     try:
@@ -83,7 +84,7 @@ def parse(query: QueryDict) -> ChartParams:
     unknown = sorted(set(query) - KNOWN)
     if unknown:
         raise BadParameter(f"unknown parameter: {unknown[0][:40]!r}")
-    start, end = _date("start", query.get("start", "")), _date("end", query.get("end", ""))
+    start, end = parse_date("start", query.get("start", "")), parse_date("end", query.get("end", ""))
     if start and end and start > end:
         raise BadParameter("start must not be after end")
     regions: list[str] = []
