@@ -8,21 +8,13 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+from observatory import vocab
 
-class Region(models.TextChoices):
-    US = "us", "United States"
-    CHINA = "china", "China"
-    EU = "eu", "Europe"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
-
-
-class LicenceClass(models.TextChoices):
-    PERMISSIVE = "permissive", "Permissive"
-    COPYLEFT = "copyleft", "Copyleft"
-    NON_COMMERCIAL = "non-commercial", "Non-commercial"
-    RESTRICTED = "restricted", "Restricted (custom terms)"
-    UNKNOWN = "unknown", "Unknown"
+# Regions, licence classes and size classes are the vocabulary's (observatory/vocab.py): the
+# choices take its values, labels and order, so the migrations see exactly what they recorded.
+Region = models.TextChoices("Region", [(value.upper(), (value, label)) for value, label in vocab.REGIONS])
+LicenceClass = models.TextChoices(
+    "LicenceClass", [(value.upper().replace("-", "_"), (value, label)) for value, label in vocab.LICENCE_CLASSES])
 
 
 class Relation(models.TextChoices):
@@ -32,15 +24,9 @@ class Relation(models.TextChoices):
     MERGE = "merge", "Merge"
 
 
-class SizeClass(models.TextChoices):
-    # ATOM's size classes, by total parameters in billions.
-    LT_1B = "<1B", "<1B"
-    B1_5 = "1-5B", "1-5B"
-    B7_9 = "7-9B", "7-9B"
-    B10_50 = "10-50B", "10-50B"
-    B50_100 = "50-100B", "50-100B"
-    B100_250 = "100-250B", "100-250B"
-    B250_PLUS = "250B+", "250B+"
+# ATOM's size classes, by total parameters in billions ("<1B" is no identifier: the names are given).
+SizeClass = models.TextChoices("SizeClass", list(zip(
+    ("LT_1B", "B1_5", "B7_9", "B10_50", "B50_100", "B100_250", "B250_PLUS"), vocab.SIZE_CLASSES, strict=True)))
 
 
 class Organization(models.Model):
