@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_CACHE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: run test lint web-env test-env chromium migrate bootstrap worker beat
+.PHONY: run test test-fast mutation lint web-env test-env chromium migrate bootstrap worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,21 @@ test: test-env chromium
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CACHE_REDIS_URL=$(TEST_CACHE_REDIS_URL) \
 	  SECRET_KEY=test-only-not-secret $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+# The fast tier (tests/fast): the pure metric, chart and export functions on small made-up frames,
+# in the embedded default's settings with DATABASE_URL and REDIS_URL unset, so no test can reach a
+# server. `make test` runs these too. Collecting nothing fails, as in `make test`.
+FAST_ENV = env -u DATABASE_URL -u REDIS_URL -u CACHE_REDIS_URL \
+	  OBSERVATORY_HOME=$$(mktemp -d) SECRET_KEY=test-only-not-secret
+test-fast: test-env
+	@$(FAST_ENV) $(BIN)/python -m pytest tests/fast -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+# Mutation testing of the metrics, licences, lineage, tokens and exports against the fast tier
+# (not part of CI: minutes to hours). Writes bench/results/mutation.json; see bench/mutation.py.
+mutation: test-env
+	$(BIN)/pip install --quiet -e '.[mutation]'
+	@$(FAST_ENV) $(BIN)/python bench/mutation.py $(MUTATION_ARGS)
 
 lint: test-env
 	$(BIN)/ruff check .
