@@ -6,12 +6,11 @@ leaderboards/); the directory itself is a setting (OBSERVATORY_DATA_DIR) or a co
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.importers import aliases, atom, downloads, leaderboards
+from ingest.importers import aliases, atom, downloads, hubstats, leaderboards
 from ingest.importing import DataDirMissing
 from observatory.catalog.runs import recorded_run
 
@@ -20,7 +19,7 @@ from observatory.catalog.runs import recorded_run
 class Dataset:
     name: str
     relative_path: str
-    importer: Callable[..., dict]
+    importer: Callable[..., dict]  # importer(path, *, progress_bar=False, run=None), as ingest/importing.py says
     description: str
 
     def locate(self, data_dir: Path) -> Path:
@@ -36,37 +35,6 @@ class Dataset:
         return path
 
 
-def _tracked_lists(path: Path, **kwargs) -> dict:
-    return atom.import_tracked_lists({"models": path / "models.csv", "extra_models": path / "extra_models.csv"}, **kwargs)
-
-
-class ImporterUnavailable(RuntimeError):
-    """An importer whose module is not part of this installation (yet)."""
-
-
-def _hubstats(path: Path, *, progress_bar: bool = False, run=None) -> dict:
-    """hub-stats Parquet, through the Hub-record upsert (ingest/importers/hubstats.py).
-
-    Imported lazily: the module belongs to the crawler side and may be absent; the keyword for
-    the progress bar is matched to whichever the module's function takes.
-    """
-    try:
-        from ingest.importers import hubstats
-    except ModuleNotFoundError as exc:
-        if exc.name != "ingest.importers.hubstats":
-            raise
-        raise ImporterUnavailable("ingest.importers.hubstats is not installed: hub-stats import skipped") from None
-    parameters = inspect.signature(hubstats.import_hubstats).parameters
-    kwargs = {}
-    for name in ("progress_bar", "progress"):
-        if name in parameters:
-            kwargs[name] = progress_bar
-            break
-    if "run" in parameters:
-        kwargs["run"] = run
-    return hubstats.import_hubstats(path, **kwargs)
-
-
 DATASETS: list[Dataset] = [
     Dataset("regions", "atom/metadata/organization_regions.csv", atom.import_regions,
             "ATOM's region table: Hub namespace → us/china/eu/other/unknown"),
@@ -75,11 +43,11 @@ DATASETS: list[Dataset] = [
             "curated total/active parameter counts"),
     Dataset("release_corrections", "atom/metadata/release_date_corrections.csv", atom.import_release_corrections,
             "release dates that differ from the Hub's createdAt"),
-    Dataset("tracked_lists", "atom", _tracked_lists, "ATOM's tracked lists (models.csv, extra_models.csv)"),
+    Dataset("tracked_lists", "atom", atom.import_tracked_lists, "ATOM's tracked lists (models.csv, extra_models.csv)"),
     # Before hub-stats: its rows then name each renamed base by its current id from the start.
     Dataset("aliases", "hub", aliases.import_aliases,
             "renamed repos: recorded 307s (hub/model_info) and the Hub's resolution of card base_model names"),
-    Dataset("hubstats", "hub/hub_stats_frozen_*.parquet", _hubstats, "hub-stats rows (Hub API field names)"),
+    Dataset("hubstats", "hub/hub_stats_frozen_*.parquet", hubstats.import_hubstats, "hub-stats rows (Hub API field names)"),
     Dataset("daily_downloads", "downloads/download", downloads.import_daily_downloads,
             "daily cumulative download series → snapshots"),
     Dataset("finetune_counts", "downloads/finetune", downloads.import_finetune_counts,
@@ -105,15 +73,8 @@ def run_import(name: str, data_dir: Path | None = None, *, path: Path | None = N
     if parent_run_id is not None:
         params["bootstrap"] = parent_run_id
     if run is not None:
-        counts = _call(dataset, path, progress_bar, run)
-        run.counts = counts
-        return counts
+        run.counts = dataset.importer(path, progress_bar=progress_bar, run=run)
+        return run.counts
     with recorded_run("import", f"import:{name}", params) as record:
-        record.counts = _call(dataset, path, progress_bar, record)
+        record.counts = dataset.importer(path, progress_bar=progress_bar, run=record)
     return record.counts
-
-
-def _call(dataset: Dataset, path: Path, progress_bar: bool, run) -> dict:
-    if dataset.importer is _hubstats:
-        return dataset.importer(path, progress_bar=progress_bar, run=run)
-    return dataset.importer(path, progress_bar=progress_bar)

@@ -1,8 +1,12 @@
 """What every importer shares: a precise error for malformed files, a progress bar, a run row.
 
-An importer is a plain function `import_x(path, *, progress=False) -> dict[str, int]` that does
-all its writes inside one transaction, so a malformed file leaves the database as it was, and
-raises ImportFileError naming the file, row and column that made it stop.
+An importer is a plain function `import_x(path, *, progress_bar=False, run=None) -> dict[str, int]`
+(every one alike, so ingest/datasets.py calls each the same way) that does all its writes inside
+one transaction, so a malformed file leaves the database as it was, and raises ImportFileError
+naming the file, row and column that made it stop. `path` is the file or folder the dataset table
+locates; `progress_bar` draws a bar on the command line; `run` is the recorded run the import is
+part of, which the importers that keep rows against it (quarantined records, rejected edges) pass
+on; the others leave it, their progress reaching the run through `progress` below either way.
 """
 
 from __future__ import annotations

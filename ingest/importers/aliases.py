@@ -82,8 +82,10 @@ def resolutions(parquet: Path) -> tuple[dict[str, tuple[str, str]], int]:
     return {old: v for old, v in found.items() if ids.key(old) not in ambiguous}, len(ambiguous)
 
 
-def import_aliases(hub_dir: Path | str, *, progress_bar: bool = False) -> dict[str, int]:
-    hub_dir = Path(hub_dir)
+def import_aliases(path: Path | str, *, progress_bar: bool = False, run=None) -> dict[str, int]:
+    """The hub folder's recorded redirects (model_info/) and the newest hub-stats file's card
+    base_model names the Hub resolves elsewhere → ModelAlias; then every edge is relinked."""
+    hub_dir = Path(path)
     found: dict[str, tuple[str, str, str]] = {}
     ambiguous = 0
     parquets = sorted(hub_dir.glob("hub_stats_frozen_*.parquet"))
@@ -109,6 +111,6 @@ def import_aliases(hub_dir: Path | str, *, progress_bar: bool = False) -> dict[s
                 alias.save(update_fields=["hub_id", "source", "evidence"])
             counts["aliases"] += 1
             counts["redirects" if source == ModelAlias.Source.REDIRECT else "resolutions"] += 1
-        relinked = relink_edges()
+        relinked = relink_edges(run=run)  # self-edges it rejects are recorded against this run
     counts.update({f"edges_{name}": value for name, value in relinked.items()})
     return counts

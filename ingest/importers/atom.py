@@ -32,7 +32,7 @@ def _hub_id(path: Path, row: int, column: str, value: str) -> str:
     return value
 
 
-def import_regions(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_regions(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """organization_regions.csv (hf_org, region, notes) → Organization rows with an ATOM region."""
     rows = {}
     for number, row in progress(read_rows(path, {"hf_org", "region"}), desc=path.name, enabled=progress_bar):
@@ -56,12 +56,16 @@ def import_regions(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
     return {"regions": len(rows), "kept_admin": len(admin & set(rows)), "models_updated": updated}
 
 
-def import_tracked_lists(paths: dict[str, Path], *, progress_bar: bool = False) -> dict[str, int]:
-    """ATOM's models.csv / extra_models.csv (org, model, modelId) → TrackedListEntry."""
+TRACKED_LISTS = {"models": "models.csv", "extra_models": "extra_models.csv"}  # list name → file in the ATOM folder
+
+
+def import_tracked_lists(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
+    """The ATOM folder's models.csv / extra_models.csv (org, model, modelId) → TrackedListEntry."""
     entries: dict[str, TrackedListEntry] = {}
-    for list_name, path in paths.items():
-        for number, row in progress(read_rows(path, {"modelId"}), desc=path.name, enabled=progress_bar):
-            hub_id = _hub_id(path, number, "modelId", row["modelId"])
+    for list_name, file_name in TRACKED_LISTS.items():
+        path_of_list = Path(path) / file_name
+        for number, row in progress(read_rows(path_of_list, {"modelId"}), desc=file_name, enabled=progress_bar):
+            hub_id = _hub_id(path_of_list, number, "modelId", row["modelId"])
             entries.setdefault(hub_id, TrackedListEntry(hub_id=hub_id, list_name=list_name, org=row.get("org", "")))
     with transaction.atomic():
         TrackedListEntry.objects.exclude(hub_id__in=list(entries)).delete()
@@ -71,7 +75,7 @@ def import_tracked_lists(paths: dict[str, Path], *, progress_bar: bool = False) 
     return {"tracked_ids": len(entries), "models_updated": updated}
 
 
-def import_parameters(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_parameters(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """model_parameters.csv (model_id, total_params_b, active_params_b, is_moe, notes) → ParameterCount."""
     entries = {}
     for number, row in progress(read_rows(path, {"model_id", "total_params_b"}), desc=path.name, enabled=progress_bar):
@@ -91,7 +95,7 @@ def import_parameters(path: Path, *, progress_bar: bool = False) -> dict[str, in
     return {"parameter_counts": len(entries), "models_updated": updated}
 
 
-def import_release_corrections(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_release_corrections(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """release_date_corrections.csv ('#' comments, then model_id, hf_created_at, actual_release_date, notes)."""
     entries = {}
     rows = read_rows(path, {"model_id", "actual_release_date"}, comment_prefix="#")
@@ -113,7 +117,7 @@ def import_release_corrections(path: Path, *, progress_bar: bool = False) -> dic
     return {"release_corrections": len(entries), "models_updated": updated}
 
 
-def import_policy(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_policy(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """model_policy.yml → TrackingPolicy (validated by building the Policy from it)."""
     require_file(path)
     try:

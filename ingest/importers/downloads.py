@@ -120,7 +120,7 @@ def read_daily_series(path: Path, created: dict[str, dt.datetime] | None = None,
 Row = tuple[int, dt.date, int, float, str, "int | None"]  # model, date, cumulative, per day, kind, raw
 
 
-def import_daily_downloads(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_daily_downloads(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """A folder of daily series (or one file) → DownloadSnapshot in the canonical measures.
 
     Each series is a running sum of the Hub's 30-day count (ingest.download_measures says why
@@ -236,7 +236,7 @@ def _refresh_latest_counts(model_ids: set[int]) -> int:
             .exclude(downloads_all_time=Subquery(newest)).update(downloads_all_time=Subquery(newest)))
 
 
-def import_finetune_counts(path: Path, *, progress_bar: bool = False) -> dict[str, int]:
+def import_finetune_counts(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
     """Monthly cumulative fine-tune counts per base model (`model, created_at, 0-month, 1-month, …`).
 
     `n-month` is the count n calendar months after the base's `created_at`, which is stored with

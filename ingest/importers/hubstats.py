@@ -35,14 +35,15 @@ def read_hubstats(path: Path) -> pl.DataFrame:
     return frame
 
 
-def import_hubstats(path: Path | str, *, snapshot_date: dt.date | None = None, progress_bar: bool = False,
-                    run=None) -> dict[str, int]:
-    """Import every row; a row that fails validation aborts the whole file, naming row and column."""
+def import_hubstats(path: Path | str, *, progress_bar: bool = False, run=None) -> dict[str, int]:
+    """Import every row; a row that fails validation aborts the whole file, naming row and column.
+
+    The snapshot date is the one in the file name (hub_stats_frozen_YYYY-MM-DD.parquet)."""
     path = Path(path)
     frame = read_hubstats(path)
-    snapshot_date = snapshot_date or snapshot_date_from_name(path)
+    snapshot_date = snapshot_date_from_name(path)
     if snapshot_date is None:
-        raise ImportFileError(path, "no snapshot date: put YYYY-MM-DD in the file name or pass snapshot_date")
+        raise ImportFileError(path, "no snapshot date: put YYYY-MM-DD in the file name")
     curation = load_curation()
     with transaction.atomic():
         try:

@@ -305,9 +305,9 @@ SOURCES = [
 ]
 
 
-def import_leaderboards(root: Path, *, progress_bar: bool = False) -> dict[str, int | str]:
-    """Every leaderboard under `root` (shared/data/leaderboards layout), each source replaced whole."""
-    root = Path(root)
+def import_leaderboards(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int | str]:
+    """Every leaderboard under `path` (shared/data/leaderboards layout), each source replaced whole."""
+    root = Path(path)
     if not root.is_dir():
         raise DataDirMissing(f"{root}: not a directory")
     plan = []

@@ -1,8 +1,8 @@
 """`manage.py bootstrap`: says plainly when there is no data, skips what is absent, runs on a worker task."""
 
+import csv
 import io
 import shutil
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from ingest.tasks import bootstrap_datasets
-from observatory.catalog.models import HubModel, Organization, Run
+from observatory.catalog.models import HubModel, Organization, Run, TrackedListEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -48,25 +48,39 @@ def test_it_skips_when_models_are_already_loaded(loaded_db, settings):
     assert f"already holds {HubModel.objects.count():,} models: bootstrap skipped" in out.getvalue()
 
 
-def test_it_skips_missing_datasets_and_an_absent_hubstats_module_with_a_warning(
-        empty_catalog, shared_data, tmp_path, monkeypatch):
-    import ingest.importers
-
+def test_it_skips_missing_datasets_with_a_warning(empty_catalog, shared_data, tmp_path):
     (tmp_path / "atom" / "metadata").mkdir(parents=True)
     shutil.copy(shared_data / "atom" / "metadata" / "organization_regions.csv", tmp_path / "atom" / "metadata")
-    (tmp_path / "hub").mkdir()
-    shutil.copy(next((shared_data / "hub").glob("hub_stats_frozen_*.parquet")), tmp_path / "hub")
-    # As if ingest/importers/hubstats.py were not part of this checkout.
-    monkeypatch.delattr(ingest.importers, "hubstats", raising=False)
-    monkeypatch.setitem(sys.modules, "ingest.importers.hubstats", None)
+    (tmp_path / "hub").mkdir()  # the folder without its hub-stats file
     out = io.StringIO()
     call_command("bootstrap", "--data-dir", str(tmp_path), "--no-progress", stdout=out)
     text = out.getvalue()
-    assert "warning: hubstats skipped: ingest.importers.hubstats is not installed" in text
+    assert "warning: hubstats skipped" in text and "hub_stats_frozen_*.parquet: no file matches" in text
     assert "warning: policy skipped" in text and "model_policy.yml: not found" in text
     assert "regions=118" in text
     assert Organization.objects.filter(region_source="atom").count() == 118
     assert not HubModel.objects.exists()
+
+
+def test_a_bootstrap_with_the_progress_bar_on_loads_what_the_files_hold(empty_catalog, shared_data, tmp_path, capsys):
+    """What `make run` does (no --no-progress): the bar over a CSV reader's generator and the
+    tracked lists' folder, the counts read back from the files with plain csv."""
+    (tmp_path / "atom" / "metadata").mkdir(parents=True)
+    shutil.copy(shared_data / "atom" / "metadata" / "organization_regions.csv", tmp_path / "atom" / "metadata")
+    for name in ("models.csv", "extra_models.csv"):
+        shutil.copy(shared_data / "atom" / name, tmp_path / "atom")
+    with open(shared_data / "atom" / "metadata" / "organization_regions.csv", encoding="utf-8") as handle:
+        namespaces = {row["hf_org"].strip() for row in csv.DictReader(handle)}
+    tracked = set()
+    for name in ("models.csv", "extra_models.csv"):
+        with open(shared_data / "atom" / name, encoding="utf-8") as handle:
+            tracked |= {row["modelId"].strip() for row in csv.DictReader(handle)}
+    out = io.StringIO()
+    call_command("bootstrap", "--data-dir", str(tmp_path), stdout=out)
+    assert f"regions={len(namespaces):,}" in out.getvalue()
+    assert f"tracked_ids={len(tracked):,}" in out.getvalue()
+    assert set(TrackedListEntry.objects.values_list("hub_id", flat=True)) == tracked
+    assert Run.objects.filter(name="import:tracked_lists", status="succeeded").exists()
 
 
 def test_the_bootstrap_task_runs_every_importer_and_records_what_it_skipped(empty_catalog, shared_data, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ingest.datasets import DATASETS, ImporterUnavailable, run_import
+from ingest.datasets import DATASETS, run_import
 from ingest.importing import DataDirMissing, ImportFileError
 from observatory.catalog.models import HubModel, Run
 from observatory.catalog.runs import recorded_run
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                 try:
                     path = dataset.locate(Path(data_dir))
                     counts = run_import(dataset.name, path=path, progress_bar=not no_progress)
-                except (DataDirMissing, ImporterUnavailable) as exc:
+                except DataDirMissing as exc:
                     self.stdout.write(self.style.WARNING(f"  warning: {dataset.name} skipped: {exc}"))
                     rows.append((dataset.name, f"skipped: {exc}", ""))
                     continue
