@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from observatory import vocab
+from observatory.catalog.run_lifecycle import RunQuerySet
 
 # Regions, licence classes and size classes are the vocabulary's (observatory/vocab.py): the
 # choices take its values, labels and order, so the migrations see exactly what they recorded.
@@ -302,6 +303,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()  # its status changes: observatory/catalog/run_lifecycle.py
 
     class Meta:
         ordering = ["-created_at"]
