@@ -1,0 +1,219 @@
+"""Mutation testing of the metrics, licences, lineage, tokens and exports against the fast tier.
+
+`make mutation` (or `python bench/mutation.py [--module PATH ...]`) runs mutmut 3 on one module at
+a time, each in a fresh scratch directory under var/mutation/ (mutmut copies the packages into its
+own `mutants/` folder there and runs `pytest tests/fast` against each mutant, one child process at
+a time). It then writes each module's figures into bench/results/mutation.json, keeping the entries
+of modules not run this time:
+
+    killed, survived, timeout, no_tests (a mutated function no fast test calls), other (suspicious,
+    segfault), equivalent (survivors judged equivalent below, each checked against its mutated
+    line), score = killed / (total - equivalent), and every survivor's changed line.
+
+Why a scratch directory per module: mutmut reads its settings from the pyproject.toml of the folder
+it runs in, and a fresh folder means every figure comes from a run of the current code and tests,
+never from results cached against older ones.
+
+Not part of CI: a module takes minutes on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import difflib
+import importlib.metadata
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "mutation.json"
+SCRATCH = ROOT / "var" / "mutation"
+FAST_TESTS = "tests/fast"
+GOAL = 0.85
+
+# In the order they are run: the metrics first, the licence and lineage rules last.
+MODULES = [
+    "observatory/analytics/filters.py",
+    "observatory/analytics/shares.py",
+    "observatory/analytics/gains.py",
+    "observatory/analytics/releases.py",
+    "observatory/analytics/adoption.py",
+    "observatory/analytics/derivatives.py",
+    "observatory/analytics/finetunes.py",
+    "observatory/analytics/gap.py",
+    "observatory/analytics/quality.py",
+    "observatory/analytics/frames.py",
+    "observatory/analytics/rollups.py",
+    "observatory/analytics/arrow_pool.py",
+    "observatory/labs/tokens.py",
+    "observatory/exports/tables.py",
+    "observatory/exports/images.py",
+    "observatory/vocab.py",
+    "observatory/analytics/licences.py",
+    "ingest/licences.py",
+    "ingest/lineage.py",
+]
+
+# Survivors judged equivalent: no input can tell the mutant from the original. Each names the
+# mutant, a piece of its mutated line (checked, so a renumbered mutant is not excused by mistake)
+# and why.
+EQUIVALENT: dict[str, list[dict[str, str]]] = {}
+
+
+def _status_by_exit_code():
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code
+
+
+def _scratch_pyproject(module: str) -> str:
+    """The repository's pyproject (pytest's settings) with a [tool.mutmut] table for one module."""
+    text = (ROOT / "pyproject.toml").read_text()
+    if "mutmut" in tomllib.loads(text).get("tool", {}):
+        raise SystemExit("pyproject.toml has its own [tool.mutmut]; bench/mutation.py writes that table itself")
+    table = {
+        "source_paths": ["observatory/", "ingest/"],
+        "only_mutate": [module],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
+        "pytest_add_cli_args_test_selection": [FAST_TESTS],
+        "use_setproctitle": False,
+        # pytest-django puts the folder of the first manage.py it finds above the tests on sys.path:
+        # it must be the copy in mutants/, or the tests would import the unmutated checkout.
+        "also_copy": ["manage.py"],
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    return text + "\n".join(lines) + "\n"
+
+
+def _prepare(module: str) -> Path:
+    work = SCRATCH / module.replace("/", ".").removesuffix(".py")
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in ("observatory", "ingest", "tests", "manage.py"):
+        (work / name).symlink_to(ROOT / name)
+    (work / "pyproject.toml").write_text(_scratch_pyproject(module))
+    return work
+
+
+def _functions(source: str) -> dict[str, ast.AST]:
+    """Top-level functions of mutmut's mutated file, by name (originals and mutants)."""
+    return {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def _changed_line(lines: list[str], functions: dict[str, ast.AST], mutant: str) -> str:
+    """The mutant's lines that differ from the original function's, as one short text."""
+    local = mutant.rsplit(".", 1)[-1]
+    original = local.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    if local not in functions or original not in functions:
+        return "?"
+
+    def body(name):
+        node = functions[name]
+        return [line.strip() for line in lines[node.body[0].lineno - 1:node.end_lineno]]
+
+    diff = [d[1:].strip() for d in difflib.unified_diff(body(original), body(local), lineterm="", n=0)
+            if d.startswith("+") and not d.startswith("+++")]
+    return " | ".join(diff)[:300] or "(no line changed: a removed line)"
+
+
+def _collect(module: str, work: Path) -> dict:
+    mutated = work / "mutants" / module
+    meta = json.loads(Path(str(mutated) + ".meta").read_text())
+    status = _status_by_exit_code()
+    lines = mutated.read_text().splitlines()
+    functions = _functions("\n".join(lines))
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
+    survivors, equivalent, unmatched = [], [], []
+    judged = {entry["mutant"]: entry for entry in EQUIVALENT.get(module, [])}
+    for name, code in sorted(meta["exit_code_by_key"].items()):
+        state = status[code]
+        if state in ("killed", "caught by type check"):
+            counts["killed"] += 1
+            continue
+        change = _changed_line(lines, functions, name)
+        if state == "survived":
+            entry = judged.get(name)
+            if entry and entry["contains"] in change:
+                equivalent.append({"mutant": name, "change": change, "why": entry["why"]})
+                continue
+            if entry:
+                unmatched.append(name)
+            counts["survived"] += 1
+        elif state == "timeout":
+            counts["timeout"] += 1
+        elif state == "no tests":
+            counts["no_tests"] += 1
+        else:
+            counts["other"] += 1
+        survivors.append({"mutant": name, "status": state, "change": change})
+    total = sum(counts.values()) + len(equivalent)
+    scored = total - len(equivalent)
+    return {
+        "mutants": total, **counts, "equivalent": len(equivalent),
+        "score": round(counts["killed"] / scored, 4) if scored else None,
+        "meets_goal": bool(scored) and counts["killed"] / scored >= GOAL,
+        "equivalent_survivors": equivalent, "survivors": survivors,
+        "stale_equivalence_entries": unmatched,
+    }
+
+
+def run_module(module: str) -> dict:
+    work = _prepare(module)
+    env = dict(os.environ, POLARS_MAX_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    mutmut = Path(sys.executable).with_name("mutmut")
+    started = time.monotonic()
+    log = work / "mutmut.log"
+    with log.open("w") as out:
+        proc = subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=work, env=env, stdout=out,
+                              stderr=subprocess.STDOUT)
+    seconds = round(time.monotonic() - started, 1)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise SystemExit(f"mutmut failed on {module} (exit {proc.returncode}); log {log}:\n{tail}")
+    figures = _collect(module, work)
+    figures["seconds"] = seconds
+    return figures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", help="a module path to run (default: all, in order)")
+    args = parser.parse_args(argv)
+    chosen = args.module or [m for m in MODULES if (ROOT / m).exists()]
+    unknown = [m for m in chosen if not (ROOT / m).is_file()]
+    if unknown:
+        raise SystemExit(f"no such module: {', '.join(unknown)}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.setdefault("modules", {})
+    for module in chosen:
+        print(f"== {module}", flush=True)
+        figures = run_module(module)
+        figures["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        results["modules"][module] = figures
+        print(f"   score {figures['score']} ({figures['killed']} killed of {figures['mutants']}, "
+              f"{figures['equivalent']} equivalent, {figures['survived']} survived, {figures['timeout']} timeout, "
+              f"{figures['no_tests']} untested) in {figures['seconds']} s", flush=True)
+        results.update({
+            "tool": "mutmut", "mutmut_version": importlib.metadata.version("mutmut"),
+            "command": "make mutation  # = " + shlex.join(["python", "bench/mutation.py", *(argv or sys.argv[1:])]),
+            "per_module_command": "mutmut run --max-children 1  (in var/mutation/<module>/, "
+                                  f"tests: pytest {FAST_TESTS}, settings: the embedded default)",
+            "goal": f">= {GOAL:.0%} of non-equivalent mutants killed in each module",
+            "score_formula": "killed / (mutants - equivalent); timeouts and untested mutants count as not killed",
+        })
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
