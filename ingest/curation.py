@@ -11,26 +11,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from observatory.vocab import size_class  # ATOM's classes and their bounds: the vocabulary's
+
 CHATGPT_RELEASE = dt.date(2022, 11, 30)
-
-_SIZE_CLASSES = [  # (upper bound in billions, exclusive; class)
-    (1.0, "<1B"),
-    (5.0, "1-5B"),
-    (10.0, "7-9B"),
-    (50.0, "10-50B"),
-    (100.0, "50-100B"),
-    (250.0, "100-250B"),
-]
-
-
-def size_class(total_params_b: float | None) -> str:
-    """ATOM's size class for a total parameter count in billions; '' when unknown."""
-    if total_params_b is None or total_params_b <= 0:
-        return ""
-    for bound, label in _SIZE_CLASSES:
-        if total_params_b < bound:
-            return label
-    return "250B+"
 
 
 # A size token: optional "8x" expert multiplier, a number (with "." or "_" as the decimal mark,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models.functions import Lower
 
-from ingest.hub.ids import key
+from observatory.vocab import hub_id_key as key
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import re
 
-PERMISSIVE = "permissive"
-COPYLEFT = "copyleft"
-NON_COMMERCIAL = "non-commercial"
-RESTRICTED = "restricted"
-UNKNOWN = "unknown"
-
-# Ordered from most to least permissive; a derivative more permissive than its restricted
-# parent is a licence conflict.
-PERMISSIVENESS = {PERMISSIVE: 4, COPYLEFT: 3, RESTRICTED: 2, NON_COMMERCIAL: 1, UNKNOWN: 0}
+# The classes, their ranking and the conflict rule are the vocabulary's (observatory/vocab.py).
+from observatory.vocab import COPYLEFT, NON_COMMERCIAL, PERMISSIVE, PERMISSIVENESS, RESTRICTED, UNKNOWN
 
 _EXACT: dict[str, str] = {
     # permissive
@@ -121,12 +114,3 @@ def licence_raw_text(raw: object, license_name: object = None) -> str:
     if license_name:
         text = f"{text} ({license_name})" if text else f"({license_name})"
     return text[:2000]
-
-
-def is_conflict(child_class: str, parent_class: str) -> bool:
-    """A derivative whose class is more permissive than its parent's restrictive class."""
-    if parent_class not in (RESTRICTED, NON_COMMERCIAL, COPYLEFT):
-        return False
-    if child_class == UNKNOWN:
-        return False
-    return PERMISSIVENESS[child_class] > PERMISSIVENESS[parent_class]

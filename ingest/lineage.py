@@ -12,19 +12,21 @@ names and stale entries beside them, count only where the Hub states neither.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable
+from functools import reduce
 
 from django.db.models import Q
 
-from ingest.hub import ids
+from observatory import vocab
 
 log = logging.getLogger(__name__)
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 _RELATION_ALIASES = {"fine-tune": "finetune", "finetuned": "finetune", "quantization": "quantized", "quantize": "quantized",
                      "merged": "merge", "adapters": "adapter", "lora": "adapter"}
-# The Hub's rule (ingest/hub/ids.py); lineage also names legacy repos without a namespace (gpt2).
-HUB_ID = ids.HUB_ID_OR_LEGACY
+# The Hub's rule (observatory/vocab.py); lineage also names legacy repos without a namespace (gpt2).
+HUB_ID = vocab.HUB_ID_OR_LEGACY
 
 
 def _relation(value: object) -> str | None:
@@ -162,13 +164,10 @@ class LineageGraph:
 
 
 def licence_conflicts():
-    """Edges whose child is more permissive than its parent's restrictive licence (queryable)."""
+    """Edges whose child's licence class allows more than its parent's (vocab.is_licence_conflict), queryable."""
     from observatory.catalog.models import LineageEdge
 
-    restrictive_parent = Q(parent__licence_class__in=["restricted", "non-commercial", "copyleft"])
-    more_permissive = (
-        Q(parent__licence_class="non-commercial", child__licence_class__in=["restricted", "copyleft", "permissive"])
-        | Q(parent__licence_class="restricted", child__licence_class__in=["copyleft", "permissive"])
-        | Q(parent__licence_class="copyleft", child__licence_class="permissive")
-    )
-    return LineageEdge.objects.filter(restrictive_parent & more_permissive).select_related("child", "parent")
+    # The rule's pairs, one Q each: the same edges the dashboards' licence-conflict metric flags.
+    flagged = reduce(operator.or_, (Q(child__licence_class=child_class, parent__licence_class=parent_class)
+                                    for child_class, parent_class in sorted(vocab.LICENCE_CONFLICT_PAIRS)))
+    return LineageEdge.objects.filter(flagged).select_related("child", "parent")

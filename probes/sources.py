@@ -14,11 +14,11 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.hub import ids
+from observatory import vocab
 from probes.errors import ModelRefused
 
 # Hub ids: the Hub's own rule, the project's one copy (Django-free).
-HUB_ID_RE = ids.HUB_ID
+HUB_ID_RE = vocab.HUB_ID
 REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 # Files a snapshot may fetch: weights we can read without unpickling, configs and tokenizers.
@@ -68,7 +68,7 @@ class ModelSource:
 def validate_hub_id(hub_id: str) -> str:
     if not isinstance(hub_id, str) or not HUB_ID_RE.match(hub_id) or ".." in hub_id:
         raise ModelRefused(
-            f"not a valid Hub model id: {hub_id!r} (expected {ids.DESCRIPTION})"
+            f"not a valid Hub model id: {hub_id!r} (expected {vocab.HUB_ID_DESCRIPTION})"
         )
     return hub_id
 

@@ -11,19 +11,27 @@ import datetime as dt
 import logging
 import urllib.parse
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from ingest.hub import ids
 from ingest.hub.client import HubPermanentError, get_json, list_url, next_link
 from ingest.hub_records import upsert_hub_records
 from ingest.identity import relink_edges
+from observatory import vocab
 from observatory.catalog.models import Organization, Run
 from observatory.catalog.runs import bump_data_version
 
 log = logging.getLogger(__name__)
+# The page task's registered name (ingest.hub.tasks, which imports this module). Sent by name,
+# which every process knows once Django is set up (ingest.apps registers the crawl tasks).
+PAGE_TASK = "ingest.tasks.crawl_page"
+
+
+def send_page(run_id: int, step: int) -> None:
+    current_app.tasks[PAGE_TASK].delay(run_id, step)
 
 
 def default_plan() -> list[dict]:
@@ -111,18 +119,15 @@ def segment_url(segment: dict) -> str:
 
 def start_crawl(segments: list[dict], *, name: str = "crawl") -> Run:
     """Create the run; its first page task is sent once the row is committed."""
-    from ingest.tasks import crawl_page
-
     for segment in segments:
         segment_url(segment)  # validates the kind before anything is queued
-    run = Run.objects.create(
+    return Run.objects.queue(
         kind=Run.Kind.CRAWL, name=name,
         params={"segments": segments, "snapshot_date": timezone.now().date().isoformat()},
         cursor={"step": 0, "segment": 0, "url": None, "taken": 0},
         counts={"pages": 0, "models": 0, "snapshots": 0, "edges": 0, "quarantined": 0},
+        send=lambda run: send_page(run.pk, 0),
     )
-    transaction.on_commit(lambda: crawl_page.delay(run.pk, 0))
-    return run
 
 
 def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tuple[list, str | None]:
@@ -206,17 +211,11 @@ def process_page(run_id: int, step: int) -> int | None:
             # self-edges rejected with their reason).
             relinked = relink_edges(run=locked)
             totals["rejected_edges"] = totals.get("rejected_edges", 0) + relinked["self_edges"]
-        now = timezone.now()
-        locked.cursor, locked.counts, locked.heartbeat_at = new_cursor, totals, now
-        locked.current_step = f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}"
-        locked.progress = min(1.0, new_cursor["segment"] / max(1, len(segments)))
-        if locked.started_at is None:
-            locked.started_at = now
-        locked.status = Run.Status.SUCCEEDED if done else Run.Status.RUNNING
+        Run.objects.advance(run_id, cursor=new_cursor, counts=totals, done=done,
+                            step=f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}",
+                            fraction=min(1.0, new_cursor["segment"] / max(1, len(segments))))
         if done:
-            locked.finished_at = now
             transaction.on_commit(bump_data_version)
-        locked.save()
     log.info("crawl page applied run=%s step=%s records=%s done=%s", run_id, step, len(records), done)
     return None if done else step + 1
 
@@ -230,11 +229,11 @@ def _fetch_lookups(lookup_ids: list[str], taken: int) -> tuple[list[dict], str |
     from observatory.catalog.models import HubModel
 
     batch = lookup_ids[taken:taken + settings.CRAWL_LOOKUP_PAGE]
-    seen = {ids.key(h) for h in HubModel.objects.filter(hub_id__in=batch).values_list("hub_id", flat=True)}
+    seen = {vocab.hub_id_key(h) for h in HubModel.objects.filter(hub_id__in=batch).values_list("hub_id", flat=True)}
     records, renames, missing = [], {}, 0
     endpoint = settings.HF_ENDPOINT.rstrip("/")
     for hub_id in batch:
-        if ids.key(hub_id) in seen:
+        if vocab.hub_id_key(hub_id) in seen:
             continue  # stored, or fetched a moment ago under another name or casing
         try:
             record, response = get_json(f"{endpoint}/api/models/{urllib.parse.quote(hub_id)}",
@@ -247,8 +246,8 @@ def _fetch_lookups(lookup_ids: list[str], taken: int) -> tuple[list[dict], str |
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
             raise HubPermanentError(f"/api/models/{hub_id} answered something that is not a model")
         records.append(record)
-        seen.add(ids.key(record["id"]))
-        if ids.key(record["id"]) != ids.key(hub_id) and response.history:
+        seen.add(vocab.hub_id_key(record["id"]))
+        if vocab.hub_id_key(record["id"]) != vocab.hub_id_key(hub_id) and response.history:
             renames[hub_id] = record["id"]
     more = taken + len(batch) < len(lookup_ids)
     return records, ("lookup" if more else None), renames, missing
@@ -261,7 +260,7 @@ def _record_renames(renames: dict[str, str]) -> None:
     current = dict(HubModel.objects.filter(hub_id__in=list(renames.values())).values_list("hub_id", "id"))
     today = timezone.now().date().isoformat()
     for old, new in renames.items():
-        alias = ModelAlias.objects.alias(k=Lower("old_hub_id")).filter(k=ids.key(old)).first()
+        alias = ModelAlias.objects.alias(k=Lower("old_hub_id")).filter(k=vocab.hub_id_key(old)).first()
         if alias is not None and alias.source == ModelAlias.Source.ADMIN:
             continue
         alias = alias or ModelAlias(old_hub_id=old)
@@ -272,16 +271,14 @@ def _record_renames(renames: dict[str, str]) -> None:
 
 def resume_stalled(stale_seconds: float | None = None) -> list[int]:
     """Re-send the next page of every running crawl whose heartbeat went stale (a killed worker)."""
-    from ingest.tasks import crawl_page
-
     stale_seconds = settings.CRAWL_STALE_SECONDS if stale_seconds is None else stale_seconds
     cutoff = timezone.now() - dt.timedelta(seconds=stale_seconds)
     resumed = []
     for run in Run.objects.filter(kind=Run.Kind.CRAWL, status__in=[Run.Status.RUNNING, Run.Status.QUEUED],
                                   created_at__lt=cutoff):
         if run.heartbeat_at is None or run.heartbeat_at < cutoff:
-            Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-            crawl_page.delay(run.pk, run.cursor.get("step", 0))
+            Run.objects.heartbeat(run.pk, from_statuses=(Run.Status.QUEUED, Run.Status.RUNNING))
+            send_page(run.pk, run.cursor.get("step", 0))
             resumed.append(run.pk)
     return resumed
 
@@ -299,7 +296,7 @@ def refresh_model(hub_id: str, *, run=None) -> str:
     current = record["id"]
     with transaction.atomic():
         upsert_hub_records([record], snapshot_date=timezone.now().date(), source="crawl", run=run)
-        if ids.key(current) != ids.key(hub_id) and response.history:
+        if vocab.hub_id_key(current) != vocab.hub_id_key(hub_id) and response.history:
             _record_renames({hub_id: current})
             relink_edges(run=run)
     return current

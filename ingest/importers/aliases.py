@@ -22,10 +22,10 @@ import polars as pl
 from django.db import transaction
 from django.db.models.functions import Lower
 
-from ingest.hub import ids
 from ingest.identity import relink_edges
 from ingest.importing import ImportFileError
 from observatory.catalog.models import ModelAlias
+from observatory.vocab import hub_id_key, is_hub_id
 
 REDIRECTS = (301, 302, 307, 308)
 
@@ -44,7 +44,7 @@ def redirects(folder: Path) -> dict[str, tuple[str, str]]:
         old = urllib.parse.urlsplit(request["uri"]).path.removeprefix("/api/models/")
         location = (response.get("headers") or {}).get("Location") or str(response.get("text") or "").rsplit(" ", 1)[-1]
         current = urllib.parse.urlsplit(location).path.removeprefix("/api/models/")
-        if ids.is_hub_id(old, legacy=True) and ids.is_hub_id(current, legacy=True) and ids.key(old) != ids.key(current):
+        if is_hub_id(old, legacy=True) and is_hub_id(current, legacy=True) and hub_id_key(old) != hub_id_key(current):
             found[old] = (current, f"{path.name}: HTTP {response['status']} on {response.get('date', '?')}")
     return found
 
@@ -63,7 +63,7 @@ def _card_names(card: object) -> list[str]:
 def resolutions(parquet: Path) -> tuple[dict[str, tuple[str, str]], int]:
     """({old id: (current id, evidence)}, ambiguous count) from the Hub's resolution of cards."""
     frame = pl.read_parquet(parquet, columns=["id", "cardData", "baseModels"])
-    own = {ids.key(hub_id) for hub_id in frame["id"]}
+    own = {hub_id_key(hub_id) for hub_id in frame["id"]}
     seen: dict[str, set[str]] = {}
     found: dict[str, tuple[str, str]] = {}
     for child, card, base_models in frame.iter_rows():
@@ -72,14 +72,14 @@ def resolutions(parquet: Path) -> tuple[dict[str, tuple[str, str]], int]:
         if len(resolved) != 1 or len(stated) != 1:
             continue
         old, current = stated[0], resolved[0]
-        if ids.key(old) == ids.key(current) or ids.key(old) in own:
+        if hub_id_key(old) == hub_id_key(current) or hub_id_key(old) in own:
             continue
-        if not (ids.is_hub_id(old, legacy=True) and ids.is_hub_id(current, legacy=True)):
+        if not (is_hub_id(old, legacy=True) and is_hub_id(current, legacy=True)):
             continue
-        seen.setdefault(ids.key(old), set()).add(ids.key(current))
+        seen.setdefault(hub_id_key(old), set()).add(hub_id_key(current))
         found.setdefault(old, (current, f"{parquet.name}: card of {child} names {old}, the Hub resolves {current}"))
     ambiguous = {old for old, targets in seen.items() if len(targets) > 1}
-    return {old: v for old, v in found.items() if ids.key(old) not in ambiguous}, len(ambiguous)
+    return {old: v for old, v in found.items() if hub_id_key(old) not in ambiguous}, len(ambiguous)
 
 
 def import_aliases(path: Path | str, *, progress_bar: bool = False, run=None) -> dict[str, int]:
@@ -91,13 +91,13 @@ def import_aliases(path: Path | str, *, progress_bar: bool = False, run=None) ->
     parquets = sorted(hub_dir.glob("hub_stats_frozen_*.parquet"))
     if parquets:
         inferred, ambiguous = resolutions(parquets[-1])
-        found.update({ids.key(old): (old, cur, why, ModelAlias.Source.RESOLUTION) for old, (cur, why) in inferred.items()})
+        found.update({hub_id_key(old): (old, cur, why, ModelAlias.Source.RESOLUTION) for old, (cur, why) in inferred.items()})
     if (hub_dir / "model_info").is_dir():  # a redirect the Hub answered outranks an inference
-        found.update({ids.key(old): (old, cur, why, ModelAlias.Source.REDIRECT)
+        found.update({hub_id_key(old): (old, cur, why, ModelAlias.Source.REDIRECT)
                       for old, (cur, why) in redirects(hub_dir / "model_info").items()})
     counts = {"aliases": 0, "redirects": 0, "resolutions": 0, "kept_admin": 0, "ambiguous": ambiguous}
     with transaction.atomic():
-        existing = {ids.key(a.old_hub_id): a for a in ModelAlias.objects.annotate(k=Lower("old_hub_id"))
+        existing = {hub_id_key(a.old_hub_id): a for a in ModelAlias.objects.annotate(k=Lower("old_hub_id"))
                     .filter(k__in=list(found))}
         for k, (old, current, evidence, source) in sorted(found.items()):
             alias = existing.get(k)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-REGIONS = ["us", "china", "eu", "other", "unknown"]
+from observatory.vocab import REGION_VALUES
 
 
 def cumulative_downloads_by_region(
@@ -38,7 +38,7 @@ def accumulate_by_region(increments: pl.DataFrame) -> pl.DataFrame:
     region with nothing that day carrying its total forward (the stacked areas need every cell)."""
     per_day = increments.group_by(["region", "date"]).agg(pl.col("increment").sum())
     dates = increments.select("date").unique()
-    regions = [r for r in REGIONS if r in set(per_day["region"].to_list())]
+    regions = [r for r in REGION_VALUES if r in set(per_day["region"].to_list())]
     grid = dates.join(pl.DataFrame({"region": pl.Series(regions, dtype=pl.Utf8)}), how="cross")
     return (
         grid.join(per_day, on=["region", "date"], how="left")
@@ -58,9 +58,6 @@ def daily_increments(snapshots: pl.DataFrame, *, start: dt.date | None = None,
     if start is not None:
         frame = frame.filter(pl.col("date") >= start)
     return frame.select("model_id", "date", pl.col("downloads_day").fill_null(0.0).alias("increment"))
-
-
-SIZE_ORDER = ["<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+"]
 
 
 # The cumulative counts an adoption curve may use: counts since release (the Hub's own, or the

@@ -7,9 +7,6 @@ import datetime as dt
 
 import polars as pl
 
-REGIONS = ("us", "china", "eu", "other", "unknown")
-SIZE_CLASSES = ("<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+")
-
 
 @dataclasses.dataclass(frozen=True)
 class Filters:

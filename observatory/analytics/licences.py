@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-CLASSES = ["permissive", "copyleft", "restricted", "non-commercial", "unknown"]
-# How much a licence class allows; a derivative that allows more than its base is a conflict.
-PERMISSIVENESS = {"permissive": 3, "copyleft": 2, "restricted": 1, "non-commercial": 0}
+# The ranking lives in observatory.vocab; dashboards/pages.py still reads it from here.
+from observatory.vocab import LICENCE_CLASS_DISPLAY_ORDER, LICENCE_CONFLICT_PAIRS
+from observatory.vocab import PERMISSIVENESS as PERMISSIVENESS
+
+CLASSES = list(LICENCE_CLASS_DISPLAY_ORDER)
 
 
 def licence_mix(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
@@ -31,9 +33,11 @@ def licence_mix(models: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def licence_conflicts(models: pl.DataFrame, edges: pl.DataFrame, all_models: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Derivatives (in `models`) whose licence class allows more than their base's non-permissive one."""
+    """Derivatives (in `models`) whose licence class allows more than their base's (vocab.is_licence_conflict)."""
     everyone = all_models if all_models is not None else models
-    ranks = pl.DataFrame({"licence_class": list(PERMISSIVENESS), "rank": list(PERMISSIVENESS.values())})
+    # The rule's pairs as a frame: an inner join keeps exactly the edges it flags.
+    pairs = pl.DataFrame(sorted(LICENCE_CONFLICT_PAIRS), schema={"derivative_class": pl.Utf8, "base_class": pl.Utf8},
+                         orient="row")
     child = models.select(pl.col("model_id").alias("child_id"), pl.col("hub_id").alias("derivative"),
                           pl.col("licence_id").alias("derivative_licence"),
                           pl.col("licence_class").alias("derivative_class"))
@@ -41,9 +45,7 @@ def licence_conflicts(models: pl.DataFrame, edges: pl.DataFrame, all_models: pl.
                              pl.col("licence_id").alias("base_licence"), pl.col("licence_class").alias("base_class"))
     return (
         edges.join(child, on="child_id").join(parent, on="parent_id")
-        .join(ranks.rename({"licence_class": "derivative_class", "rank": "derivative_rank"}), on="derivative_class")
-        .join(ranks.rename({"licence_class": "base_class", "rank": "base_rank"}), on="base_class")
-        .filter((pl.col("base_class") != "permissive") & (pl.col("derivative_rank") > pl.col("base_rank")))
+        .join(pairs, on=["derivative_class", "base_class"])
         .select("derivative", "derivative_licence", "derivative_class", "relation", "base", "base_licence",
                 "base_class")
         .sort(["base", "derivative"])

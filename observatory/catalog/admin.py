@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from ingest.hub import ids
 from ingest.identity import relink_edges
+from observatory import vocab
 from observatory.catalog import models
 
 
@@ -44,8 +44,8 @@ class ModelAliasForm(forms.ModelForm):
 
     def _hub_id(self, name: str) -> str:
         value = (self.cleaned_data.get(name) or "").strip()
-        if not ids.is_hub_id(value, legacy=True):
-            raise forms.ValidationError(f"not a Hub id: {ids.DESCRIPTION}")
+        if not vocab.is_hub_id(value, legacy=True):
+            raise forms.ValidationError(f"not a Hub id: {vocab.HUB_ID_DESCRIPTION}")
         return value
 
     def clean_old_hub_id(self):
@@ -56,7 +56,8 @@ class ModelAliasForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("old_hub_id") and data.get("hub_id") and ids.key(data["old_hub_id"]) == ids.key(data["hub_id"]):
+        old, current = data.get("old_hub_id"), data.get("hub_id")
+        if old and current and vocab.hub_id_key(old) == vocab.hub_id_key(current):
             raise forms.ValidationError("an alias names another id: these two are one id (letter case aside)")
         return data
 

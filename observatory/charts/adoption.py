@@ -7,14 +7,14 @@ import datetime as dt
 import plotly.graph_objects as go
 import polars as pl
 
-from observatory.analytics.adoption import REGIONS
 from observatory.charts.theme import REGION_COLOURS, REGION_LABELS, finish
+from observatory.vocab import REGION_VALUES
 
 
 def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None, scope: str = "tracked",
                                    note: str | None = None) -> go.Figure:
     fig = go.Figure()
-    for region in REGIONS:
+    for region in REGION_VALUES:
         part = frame.filter(pl.col("region") == region).sort("date")
         if part.is_empty():
             continue

@@ -6,6 +6,8 @@ import datetime as dt
 
 import plotly.graph_objects as go
 
+from observatory import vocab
+
 REGION_COLOURS = {
     "us": "#1f5aa6",
     "china": "#c8372d",
@@ -18,7 +20,7 @@ PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#f
            "#bab0ac", "#1b9e77", "#7570b3"]
 LICENCE_COLOURS = {"permissive": "#3a9a5b", "copyleft": "#72b7b2", "restricted": "#f58518",
                    "non-commercial": "#c8372d", "unknown": "#9a9a9a"}
-REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other": "Other", "unknown": "Unknown"}
+REGION_LABELS = vocab.REGION_LABELS
 
 ATTRIBUTIONS = {
     "hub": "Hugging Face Hub (hub-stats, Apache-2.0) and the observatory's daily crawls",

@@ -8,15 +8,12 @@ import re
 from django.db.models import Count, Q
 from django.http import HttpRequest, JsonResponse
 
-from ingest.hub import ids
 from ingest.identity import find_model
-from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization
 from observatory.dashboards.params import BadParameter, parse_date
 from observatory.read_only import read_only_json
+from observatory.vocab import HUB_ID, HUB_ID_DESCRIPTION, HUB_NAMESPACE, REGION_VALUES, SIZE_CLASS_VALUES
 
-HUB_ID = ids.HUB_ID  # the Hub's own rule, one copy (ingest/hub/ids.py)
-NAMESPACE = ids.NAMESPACE
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SEARCH = re.compile(r"^[A-Za-z0-9 ._/-]{1,100}$")
 
@@ -95,12 +92,12 @@ def models_list(request: HttpRequest) -> JsonResponse:
     _check_known(request, {"organization", "region", "size_class", "pipeline_tag", "tracked", "search", "limit",
                            "offset"})
     qs = HubModel.objects.select_related("organization")
-    if org := _match(request, "organization", NAMESPACE, "a Hub namespace"):
+    if org := _match(request, "organization", HUB_NAMESPACE, "a Hub namespace"):
         qs = qs.filter(organization__namespace=org)
-    if region := _choice(request, "region", REGIONS):
+    if region := _choice(request, "region", REGION_VALUES):
         qs = qs.filter(organization__region=region) if region != "unknown" else qs.filter(
             Q(organization__isnull=True) | Q(organization__region="unknown"))
-    if size := _choice(request, "size_class", SIZE_CLASSES):
+    if size := _choice(request, "size_class", SIZE_CLASS_VALUES):
         qs = qs.filter(size_class=size)
     if tag := _match(request, "pipeline_tag", TAG, "a Hub pipeline tag"):
         qs = qs.filter(pipeline_tag=tag)
@@ -118,7 +115,7 @@ def models_list(request: HttpRequest) -> JsonResponse:
 def organizations_list(request: HttpRequest) -> JsonResponse:
     _check_known(request, {"region", "limit", "offset"})
     qs = Organization.objects.annotate(n_models=Count("models")).order_by("namespace")
-    if region := _choice(request, "region", REGIONS):
+    if region := _choice(request, "region", REGION_VALUES):
         qs = qs.filter(region=region)
     limit, offset = _int(request, "limit", 100, 1, 500), _int(request, "offset", 0, 0, 10_000_000)
     return JsonResponse({"count": qs.count(), "limit": limit, "offset": offset, "results": [
@@ -127,7 +124,7 @@ def organizations_list(request: HttpRequest) -> JsonResponse:
 
 
 def _model_or_404(request: HttpRequest):
-    hub_id = _match(request, "model", HUB_ID, f"a Hub id: {ids.DESCRIPTION}", required=True)
+    hub_id = _match(request, "model", HUB_ID, f"a Hub id: {HUB_ID_DESCRIPTION}", required=True)
     model = find_model(hub_id)  # any casing, or an old name of a renamed repo
     return (model.hub_id if model else hub_id), model
 

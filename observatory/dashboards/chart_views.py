@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.charts.embedding import figure_html
 from observatory.dashboards import results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
@@ -26,6 +25,7 @@ from observatory.exports.tables import rows_to_csv
 from observatory.labs.audit import client_ip
 from observatory.labs.limits import LimitExceeded, hit
 from observatory.read_only import read_only_json
+from observatory.vocab import REGION_VALUES, SIZE_CLASS_VALUES
 
 
 def _metric(name: str):
@@ -92,7 +92,7 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
         context = {
             "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
             "chart": chart_html(name, params, div_id="chart"), "as_of": body["as_of"], "sources": body["sources"],
-            "query": query, "suffix": suffix, "regions": REGIONS, "size_classes": SIZE_CLASSES,
+            "query": query, "suffix": suffix, "regions": REGION_VALUES, "size_classes": SIZE_CLASS_VALUES,
             "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
             "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
             "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],

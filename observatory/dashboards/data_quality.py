@@ -13,8 +13,9 @@ from ingest.download_measures import SOURCES
 from observatory.analytics import quality
 from observatory.catalog.models import DataQualityIssue
 from observatory.catalog.runs import data_version
-from observatory.dashboards.api import HUB_ID, Invalid, _check_known, _choice, _int, _match
+from observatory.dashboards.api import Invalid, _check_known, _choice, _int, _match
 from observatory.read_only import read_only_json
+from observatory.vocab import HUB_ID
 
 KINDS = [k for k, _ in DataQualityIssue.Kind.choices]
 TIMEOUT = 24 * 3600

@@ -5,13 +5,19 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from ingest.download_measures import SOURCES
-from ingest.hub import ids
-from observatory.analytics.filters import REGIONS, SIZE_CLASSES
 from observatory.catalog.models import DataQualityIssue
 from observatory.dashboards.params import CHOICES
 from observatory.dashboards.registry import METRICS
 from observatory.labs import openapi as labs_openapi  # the submission API's paths
 from observatory.read_only import read_only_json
+from observatory.vocab import (
+    DEFAULT_GAP_SOURCE,
+    HUB_ID_PATTERN,
+    HUB_NAME_PATTERN,
+    HUB_NAMESPACE_PATTERN,
+    REGION_VALUES,
+    SIZE_CLASS_VALUES,
+)
 
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": "string", "nullable": True}
@@ -26,10 +32,6 @@ TOO_MANY = {"description": "This client computed too many uncached views this mi
             "headers": {"Retry-After": {"description": "Seconds until the next minute's budget",
                                         "schema": {"type": "integer", "minimum": 1}}},
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-# The Hub's repo-id rule, documented from the one copy the endpoints check against.
-NAMESPACE_PATTERN = ids.NAMESPACE_PATTERN
-HUB_ID_PATTERN = ids.HUB_ID_PATTERN
-
 
 def _q(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
@@ -45,21 +47,22 @@ METRIC_PARAMS = [
     _q("start", DATE, "First day of the range; not after end (400 otherwise)"),
     _q("end", DATE, "Last day of the range; not before start (400 otherwise)"),
     {"name": "region", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": {"type": "string", "enum": list(REGIONS)}}, "description": "Regions (repeatable)"},
-    _q("organization", {"type": "string", "pattern": NAMESPACE_PATTERN}, "Hub namespace"),
-    _q("size_class", {"type": "string", "enum": list(SIZE_CLASSES)}),
+     "schema": {"type": "array", "items": {"type": "string", "enum": list(REGION_VALUES)}},
+     "description": "Regions (repeatable)"},
+    _q("organization", {"type": "string", "pattern": HUB_NAMESPACE_PATTERN}, "Hub namespace"),
+    _q("size_class", {"type": "string", "enum": list(SIZE_CLASS_VALUES)}),
     _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
     _q("scope", {"type": "string", "enum": list(CHOICES["scope"]), "default": "tracked"}),
     _q("top", {"type": "integer", "minimum": 1, "maximum": 30, "default": 8}, "Top N organisations / bases"),
     _q("by", {"type": "string", "enum": list(CHOICES["by"]), "default": "region"},
        "derivatives-by-base and finetunes-by-origin: group by the base's region, organisation or model"),
     _q("depth", {"type": "string", "enum": list(CHOICES["depth"]), "default": "direct"}, "direct children or whole tree"),
-    _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": "epoch-eci"}, "open-closed-gap source"),
+    _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": DEFAULT_GAP_SOURCE}, "open-closed-gap source"),
     _q("format", {"type": "string", "enum": list(CHOICES["format"]), "default": "json"}),
 ]
 
 MODEL = {"type": "object", "required": ["hub_id", "region", "tracked"], "properties": {
-    "hub_id": {"type": "string"}, "organization": NULLABLE_STR, "region": {"type": "string", "enum": list(REGIONS)},
+    "hub_id": {"type": "string"}, "organization": NULLABLE_STR, "region": {"type": "string", "enum": list(REGION_VALUES)},
     "pipeline_tag": {"type": "string"}, "licence_id": {"type": "string"}, "licence_class": {"type": "string"},
     "size_class": NULLABLE_STR, "total_params": NULLABLE_INT, "release_date": {**NULLABLE_STR, "format": "date"},
     "downloads": NULLABLE_INT, "downloads_all_time": NULLABLE_INT, "likes": NULLABLE_INT, "tracked": {"type": "boolean"}}}
@@ -81,9 +84,9 @@ def document() -> dict:
             "/api/stats": {"get": {"summary": "Catalogue counts", "operationId": "stats",
                                    "responses": {"200": _ok("Stats")}}},
             "/api/models": {"get": {"summary": "Models", "operationId": "listModels", "parameters": [
-                _q("organization", {"type": "string", "pattern": NAMESPACE_PATTERN}),
-                _q("region", {"type": "string", "enum": list(REGIONS)}),
-                _q("size_class", {"type": "string", "enum": list(SIZE_CLASSES)}),
+                _q("organization", {"type": "string", "pattern": HUB_NAMESPACE_PATTERN}),
+                _q("region", {"type": "string", "enum": list(REGION_VALUES)}),
+                _q("size_class", {"type": "string", "enum": list(SIZE_CLASS_VALUES)}),
                 _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
                 _q("tracked", {"type": "string", "enum": ["true", "false"]}),
                 _q("search", {"type": "string", "pattern": "^[A-Za-z0-9 ._/-]{1,100}$"}), *PAGING],
@@ -91,12 +94,12 @@ def document() -> dict:
             "/api/models/{org}/{name}": {"get": {
                 "summary": "One model: licence, parameters, lineage parents, latest snapshot", "operationId": "getModel",
                 "parameters": [{"name": "org", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": NAMESPACE_PATTERN}},
+                                "schema": {"type": "string", "pattern": HUB_NAMESPACE_PATTERN}},
                                {"name": "name", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": ids.NAME_PATTERN}}],
+                                "schema": {"type": "string", "pattern": HUB_NAME_PATTERN}}],
                 "responses": {"200": _ok("ModelDocument"), "400": ERROR, "404": NOT_FOUND}}},
             "/api/organizations": {"get": {"summary": "Organisations", "operationId": "listOrganizations",
-                                           "parameters": [_q("region", {"type": "string", "enum": list(REGIONS)}), *PAGING],
+                                           "parameters": [_q("region", {"type": "string", "enum": list(REGION_VALUES)}), *PAGING],
                                            "responses": {"200": _ok("OrganizationPage"), "400": ERROR}}},
             "/api/lineage": {"get": {"summary": "Parents and children of a model", "operationId": "lineage",
                                      "parameters": [_q("model", {"type": "string", "pattern": HUB_ID_PATTERN}, "Hub id",
@@ -162,7 +165,7 @@ def document() -> dict:
                     "days": {"type": "integer"}, "detail": {"type": "string"}}}}}},
             "OrganizationPage": _page({"type": "object", "properties": {
                 "namespace": {"type": "string"}, "display_name": {"type": "string"},
-                "region": {"type": "string", "enum": list(REGIONS)}, "region_source": {"type": "string"},
+                "region": {"type": "string", "enum": list(REGION_VALUES)}, "region_source": {"type": "string"},
                 "models": {"type": "integer"}}}),
             "Lineage": {"type": "object", "required": ["model", "parents", "children"], "properties": {
                 "model": {"type": "string"},

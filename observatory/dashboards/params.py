@@ -11,19 +11,19 @@ import re
 
 from django.http import QueryDict
 
-from ingest.hub import ids
-from observatory.analytics.filters import REGIONS, SIZE_CLASSES, Filters
+from observatory import vocab
+from observatory.analytics.filters import Filters
 
-SAFE_NAME = ids.NAMESPACE  # a Hub namespace, by the Hub's rule (ingest/hub/ids.py)
+SAFE_NAME = vocab.HUB_NAMESPACE  # a Hub namespace, by the Hub's rule
 SAFE_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CHOICES = {
     "scope": ("tracked", "all"),
     "by": ("region", "organization", "base"),
     "depth": ("direct", "tree"),
-    "source": ("lmarena", "epoch-eci", "probe"),
+    "source": vocab.GAP_SOURCES,
     "format": ("json", "csv"),
 }
-DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": "epoch-eci", "format": "json", "top": 8}
+DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": vocab.DEFAULT_GAP_SOURCE, "format": "json", "top": 8}
 KNOWN = {"start", "end", "region", "organization", "size_class", "pipeline_tag", "top", *CHOICES}
 
 
@@ -37,7 +37,7 @@ class ChartParams:
     top: int = 8
     by: str = "region"
     depth: str = "direct"
-    source: str = "epoch-eci"
+    source: str = vocab.DEFAULT_GAP_SOURCE
 
     def key(self) -> str:
         return f"{self.filters.key()}&top={self.top}&by={self.by}&depth={self.depth}&source={self.source}"
@@ -90,16 +90,16 @@ def parse(query: QueryDict) -> ChartParams:
     regions: list[str] = []
     for value in query.getlist("region"):
         for region in filter(None, value.split(",")):
-            if region not in REGIONS:
-                raise BadParameter(f"region must be one of {', '.join(REGIONS)}")
+            if region not in vocab.REGION_VALUES:
+                raise BadParameter(f"region must be one of {', '.join(vocab.REGION_VALUES)}")
             if region not in regions:
                 regions.append(region)
     organization = query.get("organization", "")
     if organization and not SAFE_NAME.match(organization):
         raise BadParameter("organization must be a Hub namespace (letters, digits, . _ -)")
     size_class = query.get("size_class", "")
-    if size_class and size_class not in SIZE_CLASSES:
-        raise BadParameter(f"size_class must be one of {', '.join(SIZE_CLASSES)}")
+    if size_class and size_class not in vocab.SIZE_CLASS_VALUES:
+        raise BadParameter(f"size_class must be one of {', '.join(vocab.SIZE_CLASS_VALUES)}")
     pipeline_tag = query.get("pipeline_tag", "")
     if pipeline_tag and not SAFE_TAG.match(pipeline_tag):
         raise BadParameter("pipeline_tag must be a Hub pipeline tag such as text-generation")

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from ingest import download_measures
+from observatory import vocab
 from observatory.analytics import (
     adoption,
     derivatives,
@@ -198,6 +199,11 @@ GAP_SOURCES = {
 # interval per score, so Epoch's own rule applies (the difference is not significant); the point
 # tolerance above decides wherever a score has no interval. Probes have none.
 GAP_MATCH_RULES = {"epoch-eci": "interval-difference", "lmarena": "interval-difference", "probe": "tolerance"}
+# The sources themselves are the vocabulary's (the `source` parameter accepts vocab.GAP_SOURCES):
+# one without its details here would be a 500 on request, so it fails at start-up instead.
+if not set(vocab.GAP_SOURCES) == set(GAP_SOURCES) == set(GAP_MATCH_RULES):
+    raise RuntimeError(f"gap sources {sorted(vocab.GAP_SOURCES)} (observatory/vocab.py) need exactly their details "
+                       f"here, not {sorted(GAP_SOURCES)} and match rules for {sorted(GAP_MATCH_RULES)}")
 
 
 def gap_models(p: ChartParams) -> tuple[pl.DataFrame, dt.date | None, dict]:

@@ -20,6 +20,7 @@ from observatory.charts import adoption as adoption_charts
 from observatory.charts.embedding import figure_html
 from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
+from observatory.vocab import REGION_VALUES
 
 # Counting tens of millions of snapshot rows takes PostgreSQL seconds (a sequential or index-only
 # scan every time): count once per data version. Every import, crawl and probe run moves the
@@ -76,7 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
     counts, by_region, latest = summary["counts"], summary["by_region"], summary["latest_snapshot"]
     context = {
         "counts": counts,
-        "regions": [(r, by_region.get(r, 0)) for r in ("us", "china", "eu", "other", "unknown")],
+        "regions": [(r, by_region.get(r, 0)) for r in REGION_VALUES],
         "latest_snapshot": latest,
         "chart": _cumulative_chart_html() if counts["snapshots"] else "",
         "today": dt.date.today(),

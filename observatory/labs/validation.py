@@ -11,9 +11,9 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from gpu_workers.models import ProbeKind
-from ingest.hub import ids
+from observatory import vocab
 
-MAX_HUB_ID = ids.MAX_LENGTH
+MAX_HUB_ID = vocab.HUB_ID_MAX_LENGTH
 MAX_REVISION = 200
 MAX_ACCESS_TOKEN = 256
 MAX_BODY_BYTES = 16 * 1024
@@ -21,7 +21,7 @@ PROBES = [kind.value for kind in ProbeKind]
 VISIBILITIES = ("private", "public")
 FIELDS = ("hub_id", "revision", "probes", "visibility", "access_token", "config")
 
-# The Hub's repo-id rule (ingest/hub/ids.py); the checks below only name which part of it failed.
+# The Hub's repo-id rule (observatory/vocab.py); the checks below only name which part of it failed.
 # Git ref names as the Hub accepts them for branches/tags (e.g. main, v1.0, refs/pr/3) or a commit.
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _ACCESS_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
@@ -62,12 +62,12 @@ def check_hub_id(value) -> str:
     if ".." in value or "--" in value:
         raise ValueError("must not contain '..' or '--'")
     for part in parts:
-        if not ids.NAMESPACE.match(part):
+        if not vocab.HUB_NAMESPACE.match(part):
             raise ValueError(
                 f"{part!r} is not a valid Hub name: 1-96 letters, digits, '-', '_' or '.', "
                 "starting and ending with a letter, digit or '_'"
             )
-    if not ids.is_hub_id(value):
+    if not vocab.is_hub_id(value):
         raise ValueError("must not end with '.git'")
     return value
 

@@ -8,7 +8,7 @@ from huggingface_hub.utils import HFValidationError, validate_repo_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.hub import ids
+from observatory import vocab
 
 pytestmark = pytest.mark.django_db
 
@@ -29,27 +29,27 @@ CANDIDATES = st.text(alphabet="aZ9_-./ \x00é", max_size=12) | st.builds(
 @settings(max_examples=2000, deadline=None)
 @given(CANDIDATES)
 def test_it_agrees_with_the_hubs_own_validator(value):
-    assert ids.is_hub_id(value, legacy=True) == _hub_says(value)
-    assert ids.is_hub_id(value) == (_hub_says(value) and "/" in value)
+    assert vocab.is_hub_id(value, legacy=True) == _hub_says(value)
+    assert vocab.is_hub_id(value) == (_hub_says(value) and "/" in value)
 
 
 @settings(max_examples=500, deadline=None)
 @given(CANDIDATES)
 def test_it_documents_the_same_rule_it_checks(value):
-    documented = re.compile(ids.HUB_ID_PATTERN.replace("$", r"\Z"))
-    assert bool(documented.match(value)) == ids.is_hub_id(value)
+    documented = re.compile(vocab.HUB_ID_PATTERN.replace("$", r"\Z"))
+    assert bool(documented.match(value)) == vocab.is_hub_id(value)
 
 
 @pytest.mark.parametrize("value", ["LeroyDyer/_Spydaz_Web_AI_AGI_R1_OmG_Coder", "a/b", "_/_", "Qwen/Qwen2.5-7B",
                                    "a" * 96 + "/" + "b" * 96, "foo.git/bar"])
 def test_it_accepts_valid_ids(value):
-    assert ids.is_hub_id(value) and _hub_says(value)
+    assert vocab.is_hub_id(value) and _hub_says(value)
 
 
 @pytest.mark.parametrize("value", ["../etc/passwd", "a/..", "a/b\x00", "a/" + "b" * 97, "a b/c", "a/b c", "a//b",
                                    "a/b/c", "-a/b", "a/b-", "a/b.git", "a/b--c", "a/b\n", "é/b", ""])
 def test_it_refuses_hostile_ids(value):
-    assert not ids.is_hub_id(value) and not ids.is_hub_id(value, legacy=True)
+    assert not vocab.is_hub_id(value) and not vocab.is_hub_id(value, legacy=True)
 
 
 def test_lineage_serves_an_id_with_a_leading_underscore_as_the_model_api_does(client):
@@ -72,4 +72,4 @@ def test_lineage_refuses_hostile_ids_with_a_clear_400(client, value):
 def test_the_openapi_document_states_the_rule(client):
     document = client.get("/api/schema").json()
     lineage = document["paths"]["/api/lineage"]["get"]["parameters"]
-    assert next(p for p in lineage if p["name"] == "model")["schema"]["pattern"] == ids.HUB_ID_PATTERN
+    assert next(p for p in lineage if p["name"] == "model")["schema"]["pattern"] == vocab.HUB_ID_PATTERN

@@ -5,7 +5,8 @@ import json
 import polars as pl
 import pytest
 
-from ingest.licences import PERMISSIVENESS, classify_id, is_conflict, normalise_licence
+from ingest.licences import classify_id, normalise_licence
+from observatory.vocab import LICENCE_CLASS_VALUES, is_licence_conflict
 
 EXPECTED_FAMILIES = {
     "apache-2.0": "permissive", "mit": "permissive", "bsd-3-clause-clear": "permissive", "afl-3.0": "permissive",
@@ -37,7 +38,7 @@ def test_it_gives_exactly_one_known_class_to_every_distinct_licence_string(share
     unknown_with_a_name = []
     for raw, name in inputs:
         licence_id, licence_class = normalise_licence(raw, license_name=name)
-        assert licence_class in PERMISSIVENESS
+        assert licence_class in LICENCE_CLASS_VALUES
         if licence_class == "unknown" and (name or raw not in (None, "other", "unknown")):
             unknown_with_a_name.append((raw, name, licence_id))
     # Every named licence in the real rows is classified; only 'other'/'unknown'/missing stay unknown.
@@ -62,10 +63,10 @@ def test_it_reads_other_with_a_custom_name_lists_casing_and_missing_values():
 
 
 def test_it_flags_a_derivative_more_permissive_than_its_restrictive_parent():
-    assert is_conflict("permissive", "restricted")
-    assert is_conflict("permissive", "non-commercial")
-    assert is_conflict("restricted", "non-commercial")
-    assert not is_conflict("restricted", "restricted")
-    assert not is_conflict("non-commercial", "restricted")
-    assert not is_conflict("permissive", "permissive")
-    assert not is_conflict("unknown", "restricted")
+    assert is_licence_conflict("permissive", "restricted")
+    assert is_licence_conflict("permissive", "non-commercial")
+    assert is_licence_conflict("restricted", "non-commercial")
+    assert not is_licence_conflict("restricted", "restricted")
+    assert not is_licence_conflict("non-commercial", "restricted")
+    assert not is_licence_conflict("permissive", "permissive")
+    assert not is_licence_conflict("unknown", "restricted")
