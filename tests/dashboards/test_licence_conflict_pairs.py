@@ -1,9 +1,11 @@
 """Licence conflicts on a made-up lineage holding every (base class, derivative class) pair.
 
-The real lineage has no copyleft pair, so the dashboards' own ranking (analytics.licences, the one
-production uses) could swap copyleft and restricted unnoticed. The table of which pairs conflict is
-written out by hand from the rule: a derivative conflicts when its class allows more than its base's
-non-permissive class; an unknown class on either side is never judged.
+The real lineage has no copyleft pair, so the ranking (observatory.vocab, the one every page reads)
+could swap copyleft and restricted unnoticed. The table of which pairs conflict is written out by
+hand from the rule: a derivative conflicts when its class allows more than its base's non-permissive
+class; an unknown class on either side is never judged. It is checked where production applies the
+rule: the dashboards' licence-mix metric (on frames, and through /api/metrics from PostgreSQL), the
+model JSON and the model card, and vocab.is_licence_conflict itself.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import itertools
 
 import polars as pl
+import pytest
+from django.test import Client
 
+from observatory import vocab
 from observatory.analytics import licences
 from observatory.analytics.frames import EDGE_SCHEMA, MODEL_SCHEMA
 
@@ -63,3 +68,61 @@ def test_it_names_the_derivative_and_base_of_each_conflict():
     assert row == {"derivative": "child/copyleft-of-restricted", "derivative_licence": "copyleft-licence",
                    "derivative_class": "copyleft", "relation": "finetune", "base": "base/restricted",
                    "base_licence": "restricted-licence", "base_class": "restricted"}
+
+
+# The ranking, most permissive first, by hand.
+RANKING = ("permissive", "copyleft", "restricted", "non-commercial")
+ALL_PAIRS = list(itertools.product(CLASSES, CLASSES))  # (base, derivative), 25 pairs
+
+
+def test_the_ranking_is_permissive_copyleft_restricted_non_commercial_with_unknown_unranked():
+    assert sorted(vocab.PERMISSIVENESS, key=vocab.PERMISSIVENESS.get, reverse=True) == list(RANKING)
+    assert "unknown" not in vocab.PERMISSIVENESS
+
+
+@pytest.mark.parametrize(("base", "derivative"), ALL_PAIRS, ids=[f"{d}-of-{b}" for b, d in ALL_PAIRS])
+def test_the_rule_itself_agrees_with_the_table_on_every_pair(base, derivative):
+    assert vocab.is_licence_conflict(derivative, base) == ((base, derivative) in CONFLICTS)
+
+
+def _store_lineage():
+    """The same 5 bases and 25 derivatives in PostgreSQL; {child hub_id: (base class, derivative class)}."""
+    from observatory.catalog.models import HubModel, LineageEdge, Organization
+
+    bases = {klass: HubModel.objects.create(
+        hub_id=f"base/{klass}", organization=Organization.objects.get_or_create(namespace="base")[0],
+        licence_id=f"{klass}-licence", licence_class=klass) for klass in CLASSES}
+    org = Organization.objects.create(namespace="child")
+    children = {}
+    for base, child in ALL_PAIRS:
+        model = HubModel.objects.create(hub_id=f"child/{child}-of-{base}", organization=org,
+                                        licence_id=f"{child}-licence", licence_class=child)
+        LineageEdge.objects.create(child=model, parent=bases[base], parent_hub_id=bases[base].hub_id,
+                                   relation="finetune", source="test")
+        children[model.hub_id] = (base, child)
+    return children
+
+
+@pytest.mark.django_db
+def test_the_licence_mix_endpoint_lists_exactly_the_conflicting_pairs():
+    children = _store_lineage()
+    response = Client().get("/api/metrics/licence-mix?scope=all")
+    assert response.status_code == 200, response.content
+    got = {(row["base_class"], row["derivative_class"]) for row in response.json()["conflicts"]}
+    assert got == CONFLICTS
+    assert len(response.json()["conflicts"]) == len(CONFLICTS)
+    assert {row["derivative"] for row in response.json()["conflicts"]} == {
+        hub_id for hub_id, pair in children.items() if pair in CONFLICTS}
+
+
+@pytest.mark.django_db
+def test_the_model_json_and_card_show_a_conflict_exactly_for_the_conflicting_pairs():
+    children = _store_lineage()
+    client = Client()
+    for hub_id, (base, child) in children.items():
+        expected = (base, child) in CONFLICTS
+        document = client.get(f"/api/models/{hub_id}").json()
+        assert document["licence_conflicts"] == ([{"parent": f"base/{base}", "parent_class": base}] if expected else []), hub_id
+        card = client.get(f"/models/{hub_id}")
+        assert card.status_code == 200
+        assert ('id="conflicts"' in card.content.decode()) == expected, hub_id

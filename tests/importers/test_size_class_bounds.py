@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.curation import Curation, curated_fields, size_class
+from observatory import vocab
 
 ORDER = ["<1B", "1-5B", "7-9B", "10-50B", "50-100B", "100-250B", "250B+"]  # ATOM's, written out
 # (exact count at the bound, the class it opens, the class just below it)
@@ -59,3 +60,17 @@ def test_it_gives_no_class_to_a_model_of_unknown_size():
 @given(st.floats(min_value=1e-6, max_value=5e3, allow_nan=False), st.floats(min_value=0, max_value=5e3))
 def test_it_never_puts_a_larger_model_in_a_smaller_class(billions, more):
     assert ORDER.index(size_class(billions)) <= ORDER.index(size_class(billions + more))
+
+
+@pytest.mark.parametrize(("count", "opens", "below"), BOUNDS, ids=[b[1] for b in BOUNDS])
+def test_the_vocabulary_puts_exactly_the_bound_in_billions_in_the_class_above(count, opens, below):
+    billions = count / 1e9  # 1.0, 5.0, 10.0, 50.0, 100.0, 250.0: exact in binary floating point
+    assert vocab.size_class(billions) == opens
+    assert vocab.size_class(billions - 1e-9) == below
+
+
+def test_every_list_of_size_classes_is_atoms_order():
+    from observatory.catalog.models import SizeClass
+
+    assert list(vocab.SIZE_CLASS_VALUES) == ORDER
+    assert list(SizeClass.values) == ORDER and list(SizeClass.labels) == ORDER
