@@ -6,31 +6,11 @@ from dataclasses import dataclass, field
 
 from gpu_workers.models import ProbeRun
 from observatory.catalog.models import Run
+from probes import registry
 
-PROBE_ORDER = ["benchmark", "finetune", "tooling"]
-METRIC_ROWS = {
-    "benchmark": [("accuracy", "Accuracy (multiple choice)", "pct"), ("accuracy_norm", "Accuracy, length-normalised", "pct"),
-                  ("exact_match", "Exact match (generative)", "pct"), ("items", "Items", "int"),
-                  ("mc_tokens_per_second", "Scoring tokens/s", "num")],
-    "finetune": [("initial_loss", "Initial loss", "num"), ("final_loss", "Final loss", "num"),
-                 ("heldout_gain", "Held-out gain (nats)", "num"), ("forgetting", "Forgetting (nats, general text)", "num"),
-                 ("lr_sensitivity", "LR sensitivity", "num"), ("diverged", "Diverged", "bool"),
-                 ("peak_memory_mb", "Peak memory (MB)", "int"), ("tokens_per_second", "Training tokens/s", "num"),
-                 ("wall_seconds", "Wall time (s)", "num")],
-    "tooling": [("checks_passed", "Checks passed", "int"), ("checks_total", "Checks", "int")],
-}
-
-
-def fmt(value, kind: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "pct":
-        return f"{100 * float(value):.1f} %"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "bool":
-        return "yes" if value else "no"
-    return f"{float(value):.3g}" if abs(float(value)) < 1000 else f"{float(value):,.0f}"
+# The card's order, captions and rows are the registry's (probes.registry).
+PROBE_ORDER = list(registry.NAMES)
+fmt = registry.fmt
 
 
 @dataclass
@@ -40,6 +20,7 @@ class Section:
     rows: list[tuple[str, list[str]]] = field(default_factory=list)
     config_hash: str = ""
     item_set_hash: str = ""
+    caption: str = ""
 
 
 def succeeded_newest_first(runs) -> dict[str, list[ProbeRun]]:
@@ -81,24 +62,13 @@ def compare(probe_runs, *, peers: int = 4) -> list[Section]:
                 own = candidate
                 break
         columns = [own, *peers_found]
+        entry = registry.get(probe)
         section = Section(probe=probe, columns=columns, config_hash=own.config_hash[:12],
-                          item_set_hash=(own.result["metrics"].get("item_set_hash") or "")[:12])
-        for key, label, kind in METRIC_ROWS[probe]:
-            section.rows.append((label, [fmt(c.result["metrics"].get(key), kind) for c in columns]))
-        if probe == "finetune":
-            tasks = list(own.result["metrics"].get("steps_to_target", {}))
-            for task in tasks:
-                section.rows.append((f"Steps to target loss: {task}",
-                                     [fmt(c.result["metrics"].get("steps_to_target", {}).get(task), "int")
-                                      if c.result["metrics"].get("steps_to_target", {}).get(task) is not None
-                                      else "not reached" for c in columns]))
-        if probe == "tooling":
-            for check in own.result.get("checks", []):
-                values = []
-                for c in columns:
-                    match = next((x for x in c.result.get("checks", []) if x["name"] == check["name"]), None)
-                    values.append("—" if match is None else "pass" if match["passed"] else f"fail: {match['error'][:120]}")
-                section.rows.append((check["name"].replace("_", " "), values))
+                          item_set_hash=(own.result["metrics"].get("item_set_hash") or "")[:12], caption=entry.heading)
+        for row in entry.rows:
+            section.rows.append((row.label, [fmt(c.result["metrics"].get(row.key), row.kind) for c in columns]))
+        if entry.detail_rows is not None:
+            section.rows.extend(entry.detail_rows(own.result, [c.result for c in columns]))
         section.rows.append(("Device", [f"{c.result['device'].get('type')} / {c.result['device'].get('dtype')}"
                                         for c in columns]))
         sections.append(section)

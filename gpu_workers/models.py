@@ -9,12 +9,12 @@ from __future__ import annotations
 from django.db import models
 
 from observatory.catalog.models import HubModel, Run
+from probes import registry
 
-
-class ProbeKind(models.TextChoices):
-    BENCHMARK = "benchmark", "Benchmark"
-    FINETUNE = "finetune", "Fine-tunability"
-    TOOLING = "tooling", "Tooling readiness"
+# The probes are listed once, in probes.registry; a new one there changes these choices (and
+# makemigrations writes the migration for them).
+ProbeKind = models.TextChoices("ProbeKind", [(p.name.upper(), (p.name, p.label)) for p in registry.PROBES],
+                               module=__name__)
 
 
 class ProbeRun(models.Model):
@@ -23,7 +23,7 @@ class ProbeRun(models.Model):
     revision = models.CharField(max_length=200, blank=True, help_text="As asked: branch, tag or commit")
     resolved_revision = models.CharField(max_length=64, blank=True, help_text="Commit the run was pinned to")
     model = models.ForeignKey(HubModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="probe_runs")
-    probe = models.CharField(max_length=16, choices=ProbeKind.choices)
+    probe = models.CharField(max_length=registry.MAX_NAME, choices=ProbeKind.choices)
     config = models.JSONField(default=dict, blank=True)
     config_hash = models.CharField(max_length=64, db_index=True)
     budget_seconds = models.PositiveIntegerField(default=1800)

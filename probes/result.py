@@ -7,30 +7,20 @@ two results compare only when their config_hash matches.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import platform
 
+from probes import registry
+
 SCHEMA_VERSION = 1
-PROBES = ("benchmark", "finetune", "tooling")
+PROBES = registry.NAMES
 REQUIRED_KEYS = ("probe", "model", "config", "versions", "device", "metrics", "checks")
-REQUIRED_METRICS = {
-    "benchmark": ("accuracy", "accuracy_norm", "items", "item_set_hash"),
-    "finetune": ("initial_loss", "final_loss", "heldout_gain", "forgetting", "lr_sensitivity", "diverged",
-                 "peak_memory_mb", "tokens_per_second", "wall_seconds"),
-    "tooling": ("checks_passed", "checks_total"),
-}
+REQUIRED_METRICS = {p.name: p.required_metrics for p in registry.PROBES}
 
 
 def default_config(probe: str) -> dict:
-    from probes import benchmark, finetune, tooling
-
-    defaults = {"benchmark": benchmark.DEFAULT_CONFIG, "finetune": finetune.DEFAULT_CONFIG,
-                "tooling": tooling.DEFAULT_CONFIG}
-    if probe not in defaults:
-        raise ValueError(f"unknown probe {probe!r}; expected one of {', '.join(PROBES)}")
-    return copy.deepcopy(defaults[probe])
+    return registry.get(probe).default_config()
 
 
 def full_config(probe: str, overrides: dict | None = None) -> dict:
@@ -47,6 +37,7 @@ def full_config(probe: str, overrides: dict | None = None) -> dict:
 
 
 def config_hash(probe: str, config: dict) -> str:
+    """The probe's full config, hashed: results compare only under the same hash."""
     canonical = json.dumps({"probe": probe, "config": config}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

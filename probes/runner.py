@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from probes import registry
 from probes.errors import ModelRefused
 from probes.loading import configure_threads, load_model, release
 from probes.progress import ProgressCallback, Reporter
@@ -28,6 +29,7 @@ def run_probe(
     hf_token: str | None = None,
 ) -> dict:
     """Raises ModelRefused (nothing was loaded), ProbeTimeout or ProbeInterrupted; else a result."""
+    entry = registry.get(probe)
     config = full_config(probe, config)
     report = Reporter(progress, max_seconds=limits.max_seconds)
     started_at = dt.datetime.now(dt.UTC)
@@ -42,26 +44,15 @@ def run_probe(
     except ModelRefused:
         raise
     except Exception as exc:
-        if probe != "tooling":
+        if not entry.runs_unloaded:
             raise
         load_error = f"{exc.__class__.__name__}: {exc}"[:2000]
     report(0.1, "model loaded")
     body_report = report.part(0.1, 0.88)
     try:
-        if probe == "benchmark":
-            from probes.benchmark import lm_eval_results, run_benchmark
-            from probes.itemsets import load_item_set
-
-            items = load_item_set(config["item_set"], limit=config["limit"])
-            body = run_benchmark(loaded, items, config, body_report)
-        elif probe == "finetune":
-            from probes.finetune import run_finetune
-
-            body = run_finetune(loaded, config, body_report)
-        else:
-            from probes.tooling import run_tooling
-
-            body = run_tooling(loaded, config, body_report, load_error=load_error)
+        run_versions = versions()
+        body = entry.run(loaded, config, body_report,
+                         registry.Context(spec=spec, versions=run_versions, load_error=load_error))
         device_used = loaded.device if loaded else (device or "cpu")
         dtype = loaded.dtype if loaded else ""
         model = {**source.describe(), "name": spec,
@@ -82,7 +73,7 @@ def run_probe(
         "model": model,
         "config": config,
         "config_hash": config_hash(probe, config),
-        "versions": versions(),
+        "versions": run_versions,
         "device": {**device_info(device_used, dtype), "memory_after_release": memory},
         "metrics": body["metrics"],
         "checks": body.get("checks", []),
@@ -92,8 +83,12 @@ def run_probe(
         "load_seconds": load_seconds,
         "peak_memory_mb": peak_mb,
     }
-    if probe == "benchmark":
-        result["per_item"] = body["per_item"]
-        result["lm_eval"] = lm_eval_results(spec, body["metrics"], config, result["versions"])
+    # What a probe returns besides metrics and checks (the benchmark's per_item and lm_eval); it
+    # may add to the record, never replace what the runner measured.
+    extras = {k: v for k, v in body.items() if k not in ("metrics", "checks")}
+    clashing = sorted(set(extras) & set(result))
+    if clashing:
+        raise ValueError(f"{probe} probe returned {', '.join(clashing)}, which the runner sets")
+    result.update(extras)
     report(1.0, "done")
     return validate(result)
