@@ -14,6 +14,9 @@ from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
 from tests.web_server_process import WebServer, backends, only_this_tests_sessions, own_backend_pid
 
+# A real web server process on the real PostgreSQL.
+pytestmark = [pytest.mark.postgres]
+
 POOL_SIZE = 3
 REQUESTS = 200
 DAY0 = dt.date(2023, 1, 1)

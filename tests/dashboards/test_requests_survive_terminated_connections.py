@@ -12,6 +12,9 @@ from observatory.catalog.models import HubModel
 from tests.conftest import require_postgres
 from tests.web_server_process import WebServer, backends, only_this_tests_sessions, own_backend_pid, terminate_backends
 
+# A real web server process on the real PostgreSQL.
+pytestmark = [pytest.mark.postgres]
+
 
 @pytest.fixture
 def long_lived_server(transactional_db, tmp_path):

@@ -11,7 +11,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from observatory.analytics import adoption, derivatives, frames, gains, licences, rollups, shares
+from observatory.analytics import adoption, frames, gains, rollups, shares
 from observatory.analytics.filters import Filters, filter_models
 from observatory.catalog.models import DownloadSnapshot, HubModel, Run
 from observatory.catalog.runs import bump_data_version, recorded_run
@@ -115,10 +115,12 @@ def _plain_catalogue():
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT m.id, COALESCE(o.namespace, m.author), COALESCE(o.region, 'unknown'), m.tracked, "
-                       "m.size_class, m.pipeline_tag, m.created_at, m.licence_class, m.downloads_all_time "
+                       "m.size_class, m.pipeline_tag, m.created_at, m.licence_class, m.downloads_all_time, "
+                       "m.hub_id, m.licence_id, m.release_date "
                        "FROM catalog_hubmodel m LEFT JOIN catalog_organization o ON o.id = m.organization_id")
         models = {row[0]: dict(zip(("organization", "region", "tracked", "size_class", "pipeline_tag", "created",
-                                    "licence_class", "downloads_all_time"), row[1:])) for row in cursor.fetchall()}
+                                    "licence_class", "downloads_all_time", "hub_id", "licence_id", "release_date"),
+                                   row[1:])) for row in cursor.fetchall()}
         cursor.execute("SELECT namespace, region FROM catalog_organization")
         regions = dict(cursor.fetchall())
         cursor.execute("SELECT child_id, parent_id, parent_hub_id, relation FROM catalog_lineageedge ORDER BY id")
@@ -151,14 +153,105 @@ def _plain_direct_derivatives(models, regions, edges, scope):
     return counts
 
 
+def _plain_tree_derivatives(models, regions, edges, scope, max_depth=32):
+    """Like _plain_direct_derivatives, walking up resolved parents: {(month, base region, relation): n},
+    each (child, base) once, found breadth first, a deeper base keeping the child's own relation to
+    the direct parent it was reached through."""
+    parents_of = collections.defaultdict(list)
+    for child, parent_id, parent_hub_id, relation in edges:
+        parents_of[child].append((parent_id, parent_hub_id, relation))
+    counts = collections.Counter()
+    for child in scope:
+        if models[child]["created"] is None or child not in parents_of:
+            continue
+        month = models[child]["created"].astimezone(dt.UTC).date().replace(day=1)
+        seen, frontier = set(), [(pid, hub, relation) for pid, hub, relation in parents_of[child]]
+        for _depth in range(max_depth):  # lineage deeper than 32 is a data error: the walk stops
+            found = []
+            for parent_id, parent_hub_id, relation in frontier:
+                key = f"#{parent_id}" if parent_id is not None else parent_hub_id.lower()
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append((parent_id, relation))
+                counts[(month, regions.get(parent_hub_id.split("/")[0]) or "unknown", relation)] += 1
+            frontier = [(pid, hub, relation) for parent_id, relation in found if parent_id is not None
+                        for pid, hub, _ in parents_of[parent_id]]
+            if not frontier:
+                break
+    return counts
+
+
+def _plain_snapshots():
+    """(model id, date, cumulative downloads, cumulative kind) of the daily rows (series and crawl)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT model_id, date, downloads_all_time, cumulative_kind FROM catalog_downloadsnapshot "
+                       "WHERE source IN ('daily-series', 'crawl') AND downloads_all_time IS NOT NULL")
+        return cursor.fetchall()
+
+
+def _median(values):
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(values) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _plain_relative_adoption(models, snapshots, scope, rank=10):
+    """hub id → RAM's figures, from the raw rows as RAM_METHODOLOGY words them: a model's curve is its
+    all-time (or estimated since-release) counts at t days after release; it is read on its latest t;
+    v1 divides by the median of its class's top `rank` latest counts, v2 by the class's rank-th
+    highest count at that t (defined where at least `rank` models have one; never falling in t)."""
+    sized = {m for m in scope if models[m]["size_class"]}
+    curves = collections.defaultdict(dict)
+    for model_id, date, cumulative, kind in snapshots:
+        release = models[model_id]["release_date"]
+        if model_id in sized and release is not None and date >= release and kind in ("all-time", "estimated"):
+            curves[model_id][(date - release).days] = cumulative
+    at = collections.defaultdict(list)  # (class, t) → the class's counts at t
+    for model_id, points in curves.items():
+        for days, cumulative in points.items():
+            at[(models[model_id]["size_class"], days)].append(cumulative)
+    reference, highest = {}, {}
+    for size_class, days in sorted(at):
+        counts = sorted(at[(size_class, days)], reverse=True)
+        if len(counts) >= rank:
+            highest[size_class] = max(highest.get(size_class, counts[rank - 1]), counts[rank - 1])
+            reference[(size_class, days)] = highest[size_class]
+    latest = {m: max(points) for m, points in curves.items()}
+    top_median = {}
+    for size_class in {models[m]["size_class"] for m in curves}:
+        counts = sorted((curves[m][latest[m]] for m in curves if models[m]["size_class"] == size_class), reverse=True)
+        top_median[size_class] = _median(counts[:rank])
+    out = {}
+    for model_id in sized:
+        size_class, days = models[model_id]["size_class"], latest.get(model_id)
+        cumulative = curves[model_id][days] if days is not None else None
+        ref = reference.get((size_class, days)) if days is not None else None
+        median = top_median.get(size_class)
+        out[models[model_id]["hub_id"]] = {
+            "days_since_release": days, "cumulative_downloads": cumulative, "reference_10th": ref,
+            "models_at_t": len(at[(size_class, days)]) if days is not None else None,
+            "top10_median_downloads": median,
+            "ram_v1": cumulative / median if cumulative is not None and median else None,
+            "ram_v2": cumulative / ref if ref else None,
+            "explained": cumulative is None or not ref,  # a missing value comes with its reason
+        }
+    return out
+
+
+# The licence classes by what they allow (the rule the licence mix flags: a derivative whose class
+# allows more than its base's); unknown is not ranked and never conflicts.
+ALLOWS = {"permissive": 3, "copyleft": 2, "restricted": 1, "non-commercial": 0}
+
+
 @pytest.mark.parametrize("filters", [Filters(), Filters(scope="all"), Filters(regions=("china",), scope="all"),
                                      Filters(organization="meta-llama"), Filters(size_class="7-9B", scope="all")],
                          ids=lambda f: f.key())
 def test_it_gets_the_plain_loops_numbers_when_the_loaders_filter_in_sql(loaded_db, filters):
     """Each metric's registry wiring (loaders filtering in PostgreSQL) against plain loops over the
-    catalogue's rows (direct derivatives, the fine-tune share, the licence mix), and, for what no
-    short loop redoes (relative adoption, the tree walk, conflicts), against the metric over the
-    whole, unfiltered frames."""
+    catalogue's raw rows: direct and tree-walked derivatives, the fine-tune share, the licence mix
+    and its conflicts, and relative adoption (RAM v1 and v2) from the raw snapshot rows."""
     plain_models, regions, plain_edges = _plain_catalogue()
     scope = {m for m, model in plain_models.items() if _in_scope(model, filters)}
 
@@ -188,11 +281,30 @@ def test_it_gets_the_plain_loops_numbers_when_the_loaders_filter_in_sql(loaded_d
     assert {r["licence_class"]: [r["models"], r["downloads_all_time"], r["derivatives"]]
             for r in mix.rows.iter_rows(named=True)} == expected
 
-    everyone, edges, orgs, snaps = frames.models(), frames.edges(), frames.organizations(), frames.snapshots()
-    models = filter_models(everyone, filters)
-    relative = METRICS["relative-adoption"].compute(ChartParams(filters=filters, top=5)).rows
-    assert _sorted(relative).equals(_sorted(adoption.relative_adoption(snaps, models)))
     tree = METRICS["derivatives-by-base"].compute(ChartParams(filters=filters, top=5, depth="tree"))
-    assert tree.rows.equals(derivatives.derivatives_by_base(edges, models, orgs, scope="tree", top_n=5))
-    assert mix.extra["conflicts"].equals(licences.licence_conflicts(models, edges, everyone))
-    assert mix.as_of == everyone["created_date"].max()
+    assert {(r["month"], r["base"], r["relation"]): r["new_derivatives"] for r in tree.rows.iter_rows(named=True)} \
+        == dict(_plain_tree_derivatives(plain_models, regions, plain_edges, scope))
+
+    relative = METRICS["relative-adoption"].compute(ChartParams(filters=filters, top=5)).rows
+    expected_ram = _plain_relative_adoption(plain_models, _plain_snapshots(), scope)
+    got_ram = {r["hub_id"]: r for r in relative.iter_rows(named=True)}
+    assert set(got_ram) == set(expected_ram) and relative.height == len(expected_ram)
+    assert any(want["ram_v1"] is not None for want in expected_ram.values())  # something to compare
+    for hub_id, want in expected_ram.items():
+        row = got_ram[hub_id]
+        assert (row["ram_note"] is not None) == want.pop("explained"), (hub_id, row)
+        for column, value in want.items():
+            assert row[column] == (pytest.approx(value) if isinstance(value, float) else value), (hub_id, column)
+
+    conflicts = []
+    for child, parent_id, _, relation in plain_edges:
+        if child not in scope or parent_id is None:
+            continue
+        derivative, base = plain_models[child], plain_models[parent_id]
+        rank_child, rank_base = ALLOWS.get(derivative["licence_class"]), ALLOWS.get(base["licence_class"])
+        if rank_child is not None and rank_base is not None and rank_child > rank_base:
+            conflicts.append((derivative["hub_id"], derivative["licence_id"], derivative["licence_class"], relation,
+                           base["hub_id"], base["licence_id"], base["licence_class"]))
+    assert collections.Counter(mix.extra["conflicts"].iter_rows()) == collections.Counter(conflicts)
+    newest = max(m["created"] for m in plain_models.values() if m["created"] is not None)
+    assert mix.as_of == newest.astimezone(dt.UTC).date()
