@@ -86,6 +86,10 @@ def _scratch_pyproject(module: str) -> str:
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
         "pytest_add_cli_args_test_selection": [FAST_TESTS],
         "use_setproctitle": False,
+        # polars' thread pool does not survive a fork once it has run a query (the child hangs):
+        # mutants are forked from a server that has only collected the tests (imported modules and
+        # built small frames), never from the process that ran them.
+        "process_isolation": "forkserver",
         # pytest-django puts the folder of the first manage.py it finds above the tests on sys.path:
         # it must be the copy in mutants/, or the tests would import the unmutated checkout.
         "also_copy": ["manage.py"],
