@@ -1,5 +1,8 @@
 """The settings helpers fail loudly, naming the variable."""
 
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -35,27 +38,21 @@ def test_it_parses_local_source_mappings_and_rejects_malformed_entries(monkeypat
         env.env_mapping("OBS_MAP")
 
 
-def test_it_refuses_to_start_without_a_secret_key_when_a_database_url_is_set(tmp_path):
-    import subprocess
-    import sys
-
-    result = subprocess.run(
+def _start_django(environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter with only `environment` (and PATH) set."""
+    return subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='observatory.settings'; django.setup()"],
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://u@127.0.0.1/x", "OBSERVATORY_HOME": str(tmp_path)},
-        capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", **environment}, capture_output=True, text=True,
     )
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_a_database_url_is_set(tmp_path):
+    result = _start_django({"DATABASE_URL": "postgresql://u@127.0.0.1/x", "OBSERVATORY_HOME": str(tmp_path)})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
 def test_it_refuses_disabling_embedded_tasks_without_a_broker(tmp_path):
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='observatory.settings'; django.setup()"],
-        env={"PATH": "/usr/bin:/bin", "EMBEDDED_TASKS": "0", "OBSERVATORY_HOME": str(tmp_path)},
-        capture_output=True, text=True,
-    )
+    result = _start_django({"EMBEDDED_TASKS": "0", "OBSERVATORY_HOME": str(tmp_path)})
     assert result.returncode != 0
     assert "EMBEDDED_TASKS=0 needs REDIS_URL" in result.stderr

@@ -85,13 +85,7 @@ def import_parameters(path: Path, *, progress_bar: bool = False, run=None) -> di
         is_moe = parse_bool(path, number, "is_moe", row.get("is_moe", ""))
         entries[hub_id] = ParameterCount(hub_id=hub_id, total_params_b=total, active_params_b=active, is_moe=is_moe,
                                          notes=row.get("notes", "")[:2000], source="atom")
-    with transaction.atomic():
-        admin = set(ParameterCount.objects.filter(source="admin").values_list("hub_id", flat=True))
-        ParameterCount.objects.filter(source="atom").exclude(hub_id__in=list(entries)).delete()
-        ParameterCount.objects.bulk_create(
-            [e for h, e in entries.items() if h not in admin], update_conflicts=True, unique_fields=["hub_id"],
-            update_fields=["total_params_b", "active_params_b", "is_moe", "notes", "source"], batch_size=2000)
-        updated = reapply_curation(None)
+    updated = _replace_atom_rows(ParameterCount, entries, ["total_params_b", "active_params_b", "is_moe", "notes"])
     return {"parameter_counts": len(entries), "models_updated": updated}
 
 
@@ -107,14 +101,21 @@ def import_release_corrections(path: Path, *, progress_bar: bool = False, run=No
             actual_release_date=parse_date(path, number, "actual_release_date", row["actual_release_date"],
                                            allow_empty=False),
             notes=row.get("notes", "")[:2000], source="atom")
-    with transaction.atomic():
-        admin = set(ReleaseDateCorrection.objects.filter(source="admin").values_list("hub_id", flat=True))
-        ReleaseDateCorrection.objects.filter(source="atom").exclude(hub_id__in=list(entries)).delete()
-        ReleaseDateCorrection.objects.bulk_create(
-            [e for h, e in entries.items() if h not in admin], update_conflicts=True, unique_fields=["hub_id"],
-            update_fields=["hf_created_at", "actual_release_date", "notes", "source"])
-        updated = reapply_curation(None)
+    updated = _replace_atom_rows(ReleaseDateCorrection, entries, ["hf_created_at", "actual_release_date", "notes"])
     return {"release_corrections": len(entries), "models_updated": updated}
+
+
+def _replace_atom_rows(model, entries: dict, fields: list[str]) -> int:
+    """ATOM's rows of a per-model table (keyed by hub_id, with a `source`) replaced by `entries`,
+    in one transaction; a row an admin set (source=admin) is kept as it is. Returns the number
+    of models whose curation changed."""
+    with transaction.atomic():
+        admin = set(model.objects.filter(source="admin").values_list("hub_id", flat=True))
+        model.objects.filter(source="atom").exclude(hub_id__in=list(entries)).delete()
+        model.objects.bulk_create(
+            [entry for hub_id, entry in entries.items() if hub_id not in admin], update_conflicts=True,
+            unique_fields=["hub_id"], update_fields=[*fields, "source"], batch_size=2000)
+        return reapply_curation(None)
 
 
 def import_policy(path: Path, *, progress_bar: bool = False, run=None) -> dict[str, int]:
