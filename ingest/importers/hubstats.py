@@ -10,7 +10,7 @@ import polars as pl
 from django.db import transaction
 
 from ingest.curation import load_curation
-from ingest.hub_records import InvalidBatch, InvalidRecord, PlannerStats, prepared_ahead, write_batch
+from ingest.hub_records import InvalidBatch, PlannerStats, prepared_ahead, write_batch
 from ingest.identity import relink_edges
 from ingest.importing import ImportFileError, progress, require_file
 
@@ -50,8 +50,8 @@ def import_hubstats(path: Path | str, *, progress_bar: bool = False, run=None) -
             counts = store_rows(frame.to_dicts(), snapshot_date=snapshot_date, source="hub-stats", run=run,
                                 curation=curation, progress_bar=progress_bar, desc=path.name)
         except InvalidBatch as exc:
-            row, column = _locate(exc.records, exc.start, str(exc), curation)
-            raise ImportFileError(path, str(exc), row=row, column=column) from None
+            # Rows counted from 1, as a person would; the field is the column of the Parquet file.
+            raise ImportFileError(path, str(exc), row=exc.row + 1, column=exc.field) from None
         # Parents a later batch stored under another casing, or named by a known alias: one node each.
         relinked = relink_edges(run=run)
         counts["rejected_edges"] = counts.get("rejected_edges", 0) + relinked["self_edges"]
@@ -73,15 +73,3 @@ def store_rows(rows: list[dict], *, snapshot_date: dt.date, source: str, curatio
         stats.wrote(counts["models"])
     return totals
 
-
-def _locate(batch: list[dict], start: int, message: str, curation) -> tuple[int | None, str | None]:
-    """Find which row of the batch is invalid (rows counted from 1, as a person would)."""
-    from ingest.hub_records import prepare
-
-    column = message.split(":", 1)[0] if ":" in message else None
-    for offset, record in enumerate(batch):
-        try:
-            prepare(record, curation)
-        except InvalidRecord:
-            return start + offset + 1, column
-    return None, column

@@ -3,8 +3,21 @@
 import datetime as dt
 
 import pytest
+from django.db import transaction
+from django.db.models import Q
 
-from ingest.hub_records import upsert_hub_records
+from ingest.curation import Curation
+from ingest.hub_records import (
+    MODEL_COLUMNS,
+    InvalidBatch,
+    InvalidRecord,
+    prepare_batch,
+    prepared_ahead,
+    upsert_hub_records,
+    write_batch,
+)
+from ingest.hub_records.orm import write_orm
+from ingest.hub_records.postgres import write_postgres
 from ingest.lineage import licence_conflicts
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Organization, QuarantinedRecord
 
@@ -251,3 +264,127 @@ def test_a_hub_stats_import_names_the_row_of_a_bad_record_in_a_later_batch(tmp_p
         hubstats.import_hubstats(path)
     assert "row 9" in str(failure.value) and "createdAt" in str(failure.value)
     assert not HubModel.objects.filter(hub_id__startswith="later/").exists()  # nothing of the file stays
+
+
+# No curated tables: what curation decides is then plain to write down by hand.
+NO_CURATION = Curation(params={}, corrections={}, listed={}, policy=None, known_orgs=set())
+
+
+def _stored_before_the_batch():
+    """A known organisation, a model an admin curated with a stale edge, a plain stored model, and a
+    stored child whose two edges wait for a parent: one the batch brings new, one already stored."""
+    known = Organization.objects.create(namespace="parity-known", region="china", region_source="atom")
+    curated = HubModel.objects.create(hub_id="parity-known/stored", organization=known, author="known", downloads=1,
+                                      release_date=dt.date(2020, 1, 1), release_date_source="admin",
+                                      total_params=1, params_source="admin", size_class="<1B")
+    HubModel.objects.create(hub_id="parity-known/base", organization=known, author="known")
+    waiting = HubModel.objects.create(hub_id="parity-known/outside", organization=known, author="known")
+    DownloadSnapshot.objects.create(model=curated, date=DAY, downloads=1, downloads_all_time=10, likes=0, source="old")
+    LineageEdge.objects.create(child=curated, parent_hub_id="parity-gone/parent", relation="merge", source="cardData")
+    LineageEdge.objects.create(child=waiting, parent_hub_id="parity-new/base", relation="finetune", source="cardData")
+    LineageEdge.objects.create(child=waiting, parent_hub_id="parity-known/stored", relation="merge", source="cardData")
+
+
+def _parity_rows():
+    models = HubModel.objects.filter(hub_id__startswith="parity").order_by("hub_id")
+    return {
+        "models": list(models.values_list("hub_id", "organization__namespace", *MODEL_COLUMNS)),
+        "not_seen": list(models.filter(Q(first_seen_at__isnull=True) | Q(last_seen_at__isnull=True))
+                         .values_list("hub_id", flat=True)),
+        "snapshots": sorted(DownloadSnapshot.objects.filter(model__hub_id__startswith="parity").values_list(
+            "model__hub_id", "date", "downloads", "downloads_all_time", "likes", "source")),
+        "edges": sorted(LineageEdge.objects.filter(child__hub_id__startswith="parity").values_list(
+            "child__hub_id", "parent_hub_id", "parent__hub_id", "relation", "source")),
+        "organizations": sorted(Organization.objects.filter(namespace__startswith="parity").values_list(
+            "namespace", "display_name", "region", "region_source")),
+    }
+
+
+def test_both_writers_store_the_same_rows_for_the_same_batch():
+    # New models (PostgreSQL: the COPY path) and a stored one (the upsert path) in one batch.
+    batch = prepare_batch([
+        record("parity-known/stored", createdAt="2025-05-05T00:00:00Z", downloads=7, downloadsAllTime=70, likes=3,
+               cardData={"base_model": "parity-known/base"}),
+        record("parity-new/base"),
+        record("parity-new/kid-7B", cardData={"base_model": "parity-new/base"}),
+        record("parity-new/orphan", cardData={"base_model": "parity-unseen/parent"}),
+        record("parity-legacy"),
+    ], source="test", curation=NO_CURATION)
+    stored = {}
+    for writer in (write_postgres, write_orm):
+        with transaction.atomic():
+            _stored_before_the_batch()
+            counts = write_batch(batch, snapshot_date=DAY, source="test", writer=writer)
+            stored[writer.__name__] = (counts, _parity_rows())
+            transaction.set_rollback(True)
+    assert stored["write_postgres"] == stored["write_orm"]  # every column, not only those written out below
+
+    counts, rows = stored["write_orm"]
+    assert (counts["models"], counts["snapshots"], counts["edges"], counts["rejected_edges"]) == (5, 5, 3, 0)
+    # (hub_id, organisation, release date and source, total params, params source, size class, downloads, all time,
+    # likes): an admin's date and size outlive the record, the rest is the record's.
+    picked = ["hub_id", "organization__namespace", "release_date", "release_date_source", "total_params",
+              "params_source", "size_class", "downloads", "downloads_all_time", "likes"]
+    columns = ["hub_id", "organization__namespace", *MODEL_COLUMNS]
+    models = {row[0]: tuple(row[columns.index(c)] for c in picked) for row in rows["models"]}
+    jan2 = dt.date(2025, 1, 2)
+    assert {hub_id: models[hub_id] for hub_id in models if hub_id != "parity-known/base"
+            and hub_id != "parity-known/outside"} == {
+        "parity-known/stored": ("parity-known/stored", "parity-known", dt.date(2020, 1, 1), "admin", 1, "admin", "<1B",
+                                7, 70, 3),
+        "parity-new/base": ("parity-new/base", "parity-new", jan2, "hub", None, "", "", 10, 100, 1),
+        "parity-new/kid-7B": ("parity-new/kid-7B", "parity-new", jan2, "hub", 7_000_000_000, "name", "7-9B", 10, 100, 1),
+        "parity-new/orphan": ("parity-new/orphan", "parity-new", jan2, "hub", None, "", "", 10, 100, 1),
+        "parity-legacy": ("parity-legacy", None, jan2, "hub", None, "", "", 10, 100, 1),
+    }
+    # Every model of the batch carries when it was first and last seen; the two created above have no last.
+    assert rows["not_seen"] == ["parity-known/base", "parity-known/outside"]
+    assert rows["snapshots"] == [
+        ("parity-known/stored", DAY, 7, 70, 3, "test"),
+        ("parity-legacy", DAY, 10, 100, 1, "test"),
+        ("parity-new/base", DAY, 10, 100, 1, "test"),
+        ("parity-new/kid-7B", DAY, 10, 100, 1, "test"),
+        ("parity-new/orphan", DAY, 10, 100, 1, "test"),
+    ]
+    assert rows["edges"] == [
+        ("parity-known/outside", "parity-known/stored", "parity-known/stored", "merge", "cardData"),
+        ("parity-known/outside", "parity-new/base", "parity-new/base", "finetune", "cardData"),
+        ("parity-known/stored", "parity-known/base", "parity-known/base", "finetune", "cardData"),
+        ("parity-new/kid-7B", "parity-new/base", "parity-new/base", "finetune", "cardData"),
+        ("parity-new/orphan", "parity-unseen/parent", None, "finetune", "cardData"),
+    ]
+    assert rows["organizations"] == [("parity-known", "", "china", "atom"),  # a known one is not touched
+                                     ("parity-new", "parity-new", "unknown", "default")]
+
+
+def test_a_record_of_the_wrong_type_names_its_field_and_batch_index_and_keeps_what_was_valid():
+    rows = [record(f"garbage/m{i}") for i in range(10)]
+    rows[6] = record("garbage/m6", likes="lots")  # the second batch of four, index 2 in it
+
+    with pytest.raises(InvalidRecord) as failure:
+        prepare_batch(rows[4:8], source="test", quarantine_invalid=False, curation=NO_CURATION)
+    assert (failure.value.field, failure.value.index) == ("likes", 2)
+    assert str(failure.value) == "likes: expected a count, got 'lots'"
+
+    written = []
+    with pytest.raises(InvalidBatch) as failure:
+        for start, batch in prepared_ahead(rows, 4, source="test", quarantine_invalid=False, curation=NO_CURATION):
+            write_batch(batch, snapshot_date=DAY, source="test")
+            written.append(start)
+    assert (failure.value.field, failure.value.index, failure.value.start, failure.value.row) == ("likes", 2, 4, 6)
+    assert written == [0]  # the batch before the bad one was written and stays
+    assert sorted(HubModel.objects.filter(hub_id__startswith="garbage/").values_list("hub_id", flat=True)) == [
+        "garbage/m0", "garbage/m1", "garbage/m2", "garbage/m3"]
+
+    # Quarantined instead: the bad record is kept aside with its reason, every valid one of its batch is stored.
+    counts = upsert(*rows[4:8])
+    assert (counts["quarantined"], counts["models"]) == (1, 3)
+    assert QuarantinedRecord.objects.get().reason == "likes: expected a count, got 'lots'"
+    assert sorted(HubModel.objects.filter(hub_id__startswith="garbage/").values_list("hub_id", flat=True)) == [
+        f"garbage/m{i}" for i in (0, 1, 2, 3, 4, 5, 7)]
+
+    # A record that is not an object at all has no field to name, only its index.
+    with pytest.raises(InvalidRecord) as failure:
+        prepare_batch([record("garbage/ok"), "not a record"], source="test", quarantine_invalid=False,
+                      curation=NO_CURATION)
+    assert (failure.value.field, failure.value.index) == (None, 1)
