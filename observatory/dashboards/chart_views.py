@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from observatory.charts.embedding import figure_html
 from observatory.dashboards import results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
-from observatory.dashboards.registry import METRICS
+from observatory.dashboards.registry import METRICS, Computed
 from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes
 from observatory.exports.tables import rows_to_csv
 from observatory.labs.audit import client_ip
@@ -71,8 +71,10 @@ def _page_kind(request: HttpRequest, page: str) -> str:
     return f"{page}:{request.scheme}://{request.get_host()}"
 
 
-def chart_html(name: str, params: ChartParams, *, div_id: str) -> str:
-    result = results.computed(name, params)
+def chart_html(name: str, params: ChartParams, *, div_id: str, result: Computed | None = None) -> str:
+    """The chart's HTML, drawn from `result` when the caller has computed it already."""
+    if result is None:
+        result = results.computed(name, params)
     fig = METRICS[name].chart(result, params)
     return figure_html(fig, div_id=div_id)
 
@@ -88,10 +90,12 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
     def build() -> bytes:
         query = params.query()
         suffix = f"?{query}" if query else ""
-        body = results.payload(name, params)
+        # One computation (or cache read) for both the chart and the table beside it.
+        result = results.computed(name, params)
+        body = results.payload_of(name, params, result)
         context = {
             "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
-            "chart": chart_html(name, params, div_id="chart"), "as_of": body["as_of"], "sources": body["sources"],
+            "chart": chart_html(name, params, div_id="chart", result=result), "as_of": body["as_of"], "sources": body["sources"],
             "query": query, "suffix": suffix, "regions": REGION_VALUES, "size_classes": SIZE_CLASS_VALUES,
             "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
             "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),

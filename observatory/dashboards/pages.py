@@ -6,31 +6,19 @@ import plotly.graph_objects as go
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
 from ingest.download_measures import SOURCES
 from observatory.analytics import quality
 from observatory.analytics.frames import DAILY_SOURCES
-from observatory.analytics.licences import PERMISSIVENESS
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.embedding import figure_html
 from observatory.charts.theme import REGION_COLOURS, finish
+from observatory.dashboards import model_presenter
 from observatory.dashboards.gap_comparison import epoch_comparison
-from observatory.dashboards.model_ram import model_ram
 from observatory.dashboards.registry import GAP_SOURCES, METRICS
 
 MAX_ANCESTOR_DEPTH = 12
-
-
-def _probe_template_available() -> bool:
-    # H4's probe panel lands separately; the card must render without it.
-    try:
-        get_template("gpu_workers/model_probes.html")
-        return True
-    except TemplateDoesNotExist:
-        return False
 
 
 def _ancestors(model: HubModel) -> list[dict]:
@@ -70,11 +58,10 @@ def _contradicting(points: list[DownloadSnapshot]) -> set[int]:
     return out
 
 
-def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
+def _downloads_chart(model: HubModel, region: str, snapshots: list[DownloadSnapshot]) -> str:
     dated = [s for s in snapshots if s.downloads_all_time is not None]
     if not dated:
         return ""
-    region = model.organization.region if model.organization else "unknown"
     left_off = _contradicting(dated)
     drawn = [s for s in dated if s.pk not in left_off]
     # One line per source and kind of count: an estimate, a lower bound and the Hub's own count are
@@ -106,36 +93,25 @@ def _downloads_chart(model: HubModel, snapshots: list[DownloadSnapshot]) -> str:
     return figure_html(fig, div_id="chart-model-downloads")
 
 
-def _conflicts(model: HubModel) -> list[dict]:
-    mine = PERMISSIVENESS.get(model.licence_class)
-    out = []
-    for edge in LineageEdge.objects.filter(child=model, parent__isnull=False).select_related("parent"):
-        theirs = PERMISSIVENESS.get(edge.parent.licence_class)
-        if mine is not None and theirs is not None and edge.parent.licence_class != "permissive" and mine > theirs:
-            out.append({"base": edge.parent.hub_id, "base_licence": edge.parent.licence_id,
-                        "base_class": edge.parent.licence_class})
-    return out
-
-
 @require_GET
 def model_card(request: HttpRequest, org: str, name: str) -> HttpResponse:
-    hub_id = f"{org}/{name}"
-    model = HubModel.objects.select_related("organization").filter(hub_id=hub_id).first()
+    # Found as the model API finds it: any casing, or an old name of a renamed repo, shows the
+    # model under its current id.
+    model = model_presenter.find(f"{org}/{name}")
     if model is None:
         raise Http404("unknown model")
+    facts = model_presenter.ModelFacts(model)
     snapshots = list(DownloadSnapshot.objects.filter(model=model).order_by("date"))
-    children = LineageEdge.objects.filter(parent=model).select_related("child")
-    by_relation = dict(children.values_list("relation").annotate(n=Count("id")).values_list("relation", "n"))
     context = {
-        "model": model, "region": model.organization.region if model.organization else "unknown",
-        "chart": _downloads_chart(model, snapshots), "latest": snapshots[-1] if snapshots else None,
-        "ram": model_ram(model), "ancestors": _ancestors(model), "children_by_relation": sorted(by_relation.items()),
-        "children": children.order_by("-child__downloads_all_time", "child__hub_id")[:50],
-        "conflicts": _conflicts(model),
+        "model": model, "facts": facts, "region": facts.region,
+        "chart": _downloads_chart(model, facts.region, snapshots), "latest": facts.latest,
+        "ram": facts.ram, "ancestors": _ancestors(model), "children_by_relation": facts.children_by_relation,
+        "children": LineageEdge.objects.filter(parent=model).select_related("child")
+        .order_by("-child__downloads_all_time", "child__hub_id")[:50],
+        "conflicts": facts.licence_conflicts,
         "entries": LeaderboardEntry.objects.filter(hub_model=model).order_by("source", "benchmark", "-snapshot_date")[:100],
-        "has_probe_template": _probe_template_available(),
         # Public runs only: a lab's private submission stays off the card until it publishes it.
-        "probe_runs": model.probe_runs.filter(public=True).order_by("-pk") if hasattr(model, "probe_runs") else [],
+        "probe_runs": model.probe_runs.filter(public=True).order_by("-pk"),
     }
     return render(request, "dashboards/model_card.html", context)
 

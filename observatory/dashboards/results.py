@@ -162,7 +162,12 @@ def sources(name: str, params: ChartParams) -> list[str]:
 def payload(name: str, params: ChartParams, *, charge: Charge = None) -> dict:
     """The rows and their context; `params` in it is the normalised query they were computed under."""
     params = normalised(name, params)
-    result = computed(name, params, charge=charge)
+    return payload_of(name, params, computed(name, params, charge=charge))
+
+
+def payload_of(name: str, params: ChartParams, result: Computed) -> dict:
+    """`payload` for a result already computed (a page that also draws it computes it once)."""
+    params = normalised(name, params)
     body = {"metric": name, "rows": _jsonable(result.rows), "as_of": result.as_of.isoformat() if result.as_of else None,
             "sources": sources(name, params), "params": params.query(),
             "methodology": dict(METRICS[name].methodology)}

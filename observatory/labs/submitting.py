@@ -21,7 +21,10 @@ ACTIVE = (Run.Status.QUEUED, Run.Status.RUNNING)
 UNSUCCESSFUL = (Run.Status.FAILED, Run.Status.CANCELLED)
 
 
-def config_hash(req: SubmissionRequest) -> str:
+def submission_hash(req: SubmissionRequest) -> str:
+    """The submission's probes and their overrides, hashed: what makes two submissions of one model
+    version duplicates (stored as Submission.config_hash). Not a probe config hash
+    (probes.result.config_hash hashes one probe's full config, which results compare by)."""
     canonical = json.dumps({"probes": list(req.probes), "config": req.config}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -42,7 +45,7 @@ def submit(lab: Lab, req: SubmissionRequest, *, user=None, token=None, request=N
 
     limits.check_submission_allowed(lab)
     pin = pinning.pin(req.hub_id, req.revision, req.access_token)
-    chash = config_hash(req)
+    chash = submission_hash(req)
     with transaction.atomic():
         # One submission at a time per lab: the duplicate check and both quotas (daily, active runs)
         # see each other's rows. Checked outside this lock, 8 concurrent submissions passed a cap of 5.

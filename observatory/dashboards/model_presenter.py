@@ -1,0 +1,101 @@
+"""One model's facts, for both places that show them: the model card (dashboards.pages) and the
+model JSON (/api/models/<org>/<name>, ingest.views).
+
+Both find the model the one way (any casing, or an old name of a renamed repo: ingest.identity)
+and read each fact from here, computed once per request and one way: its region, old names,
+latest snapshot, parents, derivatives by relation, licence conflicts (observatory.vocab's one
+rule) and relative adoption (the one RAM computation). What only the card draws (the downloads
+chart, the ancestor walk, leaderboard rows, probe runs) stays in pages.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db.models import Count
+
+from ingest.identity import find_model
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge
+from observatory.dashboards.model_ram import model_ram
+from observatory.vocab import is_licence_conflict
+
+
+def find(hub_id: str) -> HubModel | None:
+    """The stored model `hub_id` names: exactly, under another casing or through an alias."""
+    return find_model(hub_id, HubModel.objects.select_related("organization"))
+
+
+class ModelFacts:
+    """The facts about `model` that the card and the JSON share, each computed on first use."""
+
+    def __init__(self, model: HubModel):
+        self.model = model
+
+    @property
+    def region(self) -> str:
+        return self.model.organization.region if self.model.organization else "unknown"
+
+    @cached_property
+    def aliases(self) -> list[str]:
+        return list(self.model.aliases.order_by("old_hub_id").values_list("old_hub_id", flat=True))
+
+    @cached_property
+    def latest(self) -> DownloadSnapshot | None:
+        return DownloadSnapshot.objects.filter(model=self.model).order_by("-date").first()
+
+    @cached_property
+    def parents(self) -> list[tuple[str, str]]:
+        """(parent id as the edge names it, relation), by parent id."""
+        return list(LineageEdge.objects.filter(child=self.model).order_by("parent_hub_id")
+                    .values_list("parent_hub_id", "relation"))
+
+    @cached_property
+    def children_by_relation(self) -> list[tuple[str, int]]:
+        """(relation, direct derivatives), by relation."""
+        return sorted(LineageEdge.objects.filter(parent=self.model).values_list("relation")
+                      .annotate(n=Count("id")).values_list("relation", "n"))
+
+    @property
+    def children_count(self) -> int:
+        return sum(n for _, n in self.children_by_relation)
+
+    @cached_property
+    def licence_conflicts(self) -> list[dict]:
+        """The stored bases whose licence class this model's allows more than, by base id."""
+        edges = (LineageEdge.objects.filter(child=self.model, parent__isnull=False).select_related("parent")
+                 .order_by("parent_hub_id"))
+        return [{"parent": e.parent_hub_id, "parent_licence": e.parent.licence_id, "parent_class": e.parent.licence_class}
+                for e in edges if is_licence_conflict(self.model.licence_class, e.parent.licence_class)]
+
+    @cached_property
+    def ram(self) -> dict:
+        return model_ram(self.model)
+
+    def document(self) -> dict:
+        """The model JSON."""
+        model, latest = self.model, self.latest
+        return {
+            "id": model.hub_id,
+            "aliases": self.aliases,
+            "organization": model.organization.namespace if model.organization else None,
+            "region": self.region,
+            "created_at": model.created_at.isoformat() if model.created_at else None,
+            "release_date": model.release_date.isoformat() if model.release_date else None,
+            "pipeline_tag": model.pipeline_tag or None,
+            "licence": {"raw": model.licence_raw, "id": model.licence_id or None, "class": model.licence_class},
+            "licence_conflicts": [{"parent": c["parent"], "parent_class": c["parent_class"]}
+                                  for c in self.licence_conflicts],
+            "parameters": {"total": model.total_params, "active": model.active_params,
+                           "source": model.params_source or None, "size_class": model.size_class or None},
+            "parents": [{"id": parent, "relation": relation} for parent, relation in self.parents],
+            "children_count": self.children_count,
+            "tracked": model.tracked,
+            "tracked_reason": model.tracked_reason,
+            "latest_snapshot": None if latest is None else {
+                "date": latest.date.isoformat(), "downloads": latest.downloads,
+                "downloads_all_time": latest.downloads_all_time, "cumulative_kind": latest.cumulative_kind,
+                "raw_value": latest.raw_value, "likes": latest.likes, "source": latest.source,
+            },
+            # The default relative-adoption table's numbers for this model (one RAM computation).
+            "relative_adoption": self.ram,
+        }
