@@ -2,50 +2,72 @@
 
 Start the worker with a fresh process per job (see README):
     celery -A observatory worker -Q gpu -c 1 --prefetch-multiplier 1 --max-tasks-per-child 1
-Tasks take ids and claim their run with a conditional UPDATE, so a redelivered message (acks_late)
-does nothing once the run has been claimed, finished or reaped.
+Tasks take ids and claim their run (Run.objects.claim, like every status change here a
+conditional UPDATE: observatory/catalog/run_lifecycle.py), so a redelivered message (acks_late)
+does nothing once the run has been claimed, finished or reaped. A worker that consumes the gpu
+queue refuses to start without the probes extra (torch, transformers, …).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
+import sys
 import threading
 import time
 import traceback
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from gpu_workers.hub_tokens import hub_token
 from gpu_workers.models import ProbeRun
 from observatory.catalog.models import Run
-from observatory.catalog.runs import bump_data_version
+from observatory.catalog.runs import Heartbeat, bump_data_version
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # a run whose worker died is requeued once, then failed
+GPU_QUEUE = "gpu"
+PROBE_LIBRARIES = ("torch", "transformers", "peft", "gguf", "safetensors", "accelerate")  # the probes extra
 
 
-class Heartbeat(threading.Thread):
-    """Writes heartbeat_at every few seconds while the probe runs (model loads block for long)."""
+@worker_init.connect
+def refuse_a_gpu_worker_without_the_probe_libraries(sender=None, **kwargs) -> None:
+    """Stop a worker that takes the gpu queue but could not run a probe, before it takes a run.
 
-    def __init__(self, run_id: int, interval: float):
-        super().__init__(daemon=True, name=f"heartbeat-{run_id}")
-        self.run_id, self.interval = run_id, interval
-        self.stopped = threading.Event()
+    The web app and the crawl workers install without torch and import this module too, so the
+    libraries are imported where a probe runs, and only a gpu worker's start checks for them.
+    """
+    queues = sender.app.amqp.queues.consume_from if sender is not None else {}
+    if GPU_QUEUE not in queues:
+        return
+    missing = [name for name in PROBE_LIBRARIES if importlib.util.find_spec(name) is None]
+    if missing:
+        message = (f"this worker consumes the {GPU_QUEUE!r} queue but cannot run probes: {', '.join(missing)} "
+                   "not installed; install the probes extra (pip install -e '.[probes]') or drop the queue")
+        log.critical(message)
+        raise SystemExit(message)  # not an Exception: Celery logs and ignores those from a signal receiver
 
-    def run(self) -> None:
-        try:
-            while not self.stopped.wait(self.interval):
-                Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=timezone.now())
-        finally:
-            connection.close()  # this thread's own connection
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join(timeout=10)
+def send(probe_run_id: int, budget_seconds: int) -> None:
+    """Send run_probe for a queued run, with its time budget as the task's limits."""
+    # When it was sent: a run still queued long after, with no message in the broker, lost it
+    # (gpu_workers.lost_messages).
+    ProbeRun.objects.filter(pk=probe_run_id).update(sent_at=timezone.now())
+    # Soft limit at the budget so the task can free the device and record the failure; hard at 1.2×.
+    run_probe.apply_async(args=[probe_run_id], soft_time_limit=budget_seconds,
+                          time_limit=int(budget_seconds * 1.2) + 1)
+
+
+def sender(probe_run: ProbeRun):
+    """What Run.objects.requeue (or on_commit) calls to send `probe_run` again."""
+    pk, budget = probe_run.pk, probe_run.budget_seconds
+    return lambda: send(pk, budget)
 
 
 class ProgressWriter:
@@ -69,46 +91,8 @@ class ProgressWriter:
         if now - self.last < 1.0 and fraction < 1.0:
             return
         self.last = now
-        updated = Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
-            progress=fraction, current_step=step, heartbeat_at=timezone.now())
-        if updated != 1:
+        if not Run.objects.progress(self.run_id, step, fraction):
             raise ProbeInterrupted("the run was cancelled or taken over")
-
-
-def claim(run_id: int, task_id: str) -> bool:
-    now = timezone.now()
-    return Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-        status=Run.Status.RUNNING, started_at=now, heartbeat_at=now, progress=0.0, current_step="starting",
-        error="", task_id=task_id[:64]) == 1
-
-
-def end_run(run_id: int, status: str, *, error: str = "", step: str = "") -> bool:
-    """running → succeeded/failed, only if still running (a cancel or the reaper may have won)."""
-    fields = {"status": status, "finished_at": timezone.now(), "error": error[:20_000]}
-    if step:
-        fields["current_step"] = step
-    if status == Run.Status.SUCCEEDED:
-        fields["progress"] = 1.0
-    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields) == 1
-
-
-def requeue(probe_run: ProbeRun, reason: str) -> bool:
-    if Run.objects.filter(pk=probe_run.run_id, status=Run.Status.RUNNING).update(
-            status=Run.Status.QUEUED, current_step=f"requeued: {reason}"[:200], progress=0.0) != 1:
-        return False
-    from gpu_workers.services import send
-
-    pk, budget = probe_run.pk, probe_run.budget_seconds
-    transaction.on_commit(lambda: send(pk, budget))
-    return True
-
-
-def hub_token(probe_run_id: int) -> str | None:
-    try:
-        from observatory.labs.access_tokens import hub_token_for
-    except ImportError:
-        return settings.HF_TOKEN
-    return hub_token_for(probe_run_id) or settings.HF_TOKEN
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
@@ -118,7 +102,8 @@ def run_probe(self, probe_run_id: int) -> None:
     from probes.sources import Limits
 
     probe_run = ProbeRun.objects.select_related("run").filter(pk=probe_run_id).first()
-    if probe_run is None or not claim(probe_run.run_id, self.request.id or ""):
+    if probe_run is None or Run.objects.claim(probe_run.run_id, task_id=self.request.id or "", count_attempt=False,
+                                              progress=0.0, current_step="starting") is None:
         log.info("probe run=%s gone or already claimed; nothing to do", probe_run_id)
         return
     ProbeRun.objects.filter(pk=probe_run.pk).update(attempts=probe_run.attempts + 1)
@@ -145,22 +130,20 @@ def run_probe(self, probe_run_id: int) -> None:
             progress=progress, hf_endpoint=settings.HF_ENDPOINT, hf_token=hub_token(probe_run.pk),
         )
     except ModelRefused as exc:
-        end_run(run_id, Run.Status.FAILED, error=f"refused: {exc}", step="refused")
+        Run.objects.fail(run_id, f"refused: {exc}", step="refused")
         log.warning("probe refused run=%s error=%s", probe_run_id, exc)
     except (ProbeTimeout, SoftTimeLimitExceeded) as exc:
-        end_run(run_id, Run.Status.FAILED, error=f"time budget of {probe_run.budget_seconds}s exceeded: {exc}",
-                step="timed out")
+        Run.objects.fail(run_id, f"time budget of {probe_run.budget_seconds}s exceeded: {exc}", step="timed out")
     except ProbeInterrupted as exc:
         if progress.stop_reason:
             probe_run.refresh_from_db()
             if probe_run.attempts < MAX_ATTEMPTS:
-                requeue(probe_run, "worker shut down")
+                Run.objects.requeue(run_id, "worker shut down", restart=True, send=sender(probe_run))
             else:
-                end_run(run_id, Run.Status.FAILED, error=f"interrupted: {exc}", step="interrupted")
+                Run.objects.fail(run_id, f"interrupted: {exc}", step="interrupted")
         log.info("probe interrupted run=%s reason=%s", probe_run_id, exc)
     except Exception as exc:  # recorded on the run row; a probe failure is not worth a retry
-        end_run(run_id, Run.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}",
-                step="failed")
+        Run.objects.fail(run_id, f"{exc.__class__.__name__}: {exc}\n\n{traceback.format_exc(limit=8)}", step="failed")
         log.exception("probe failed run=%s", probe_run_id)
     else:
         store_result(probe_run, result)
@@ -178,9 +161,8 @@ def free_device_memory() -> dict:
     import gc
 
     gc.collect()
-    try:
-        import torch
-    except ImportError:
+    torch = sys.modules.get("torch")
+    if torch is None:  # the probe failed before loading torch: it allocated nothing on a device
         return {"device": "none", "allocated_bytes_after": 0}
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -197,9 +179,8 @@ def store_result(probe_run: ProbeRun, result: dict) -> None:
     with transaction.atomic():
         ProbeRun.objects.filter(pk=probe_run.pk).update(
             result=result, resolved_revision=probe_run.resolved_revision or result["model"].get("revision", "")[:64])
-        if not end_run(probe_run.run_id, Run.Status.SUCCEEDED, step="done"):
+        if not Run.objects.finish(probe_run.run_id, step="done", counts={"wall_seconds": result.get("wall_seconds")}):
             return  # cancelled meanwhile: keep the result for the record, but it feeds nothing
-        Run.objects.filter(pk=probe_run.run_id).update(counts={"wall_seconds": result.get("wall_seconds")})
         probe_run.refresh_from_db()
         # A lab's private run feeds nothing public: its score joins the gap and the model card
         # when the lab publishes (observatory.labs.submitting.publish). The ProbeRun row is locked
@@ -218,12 +199,13 @@ def reap_stale_runs() -> dict:
     for probe_run in stale:
         with transaction.atomic():
             if probe_run.attempts < MAX_ATTEMPTS:
-                if requeue(probe_run, f"worker lost (no heartbeat since {probe_run.run.heartbeat_at:%H:%M:%S})"):
+                if Run.objects.requeue(probe_run.run_id,
+                                       f"worker lost (no heartbeat since {probe_run.run.heartbeat_at:%H:%M:%S})",
+                                       restart=True, stale_before=cutoff, send=sender(probe_run)):
                     counts["requeued"] += 1
-            elif Run.objects.filter(pk=probe_run.run_id, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-                    status=Run.Status.FAILED, finished_at=timezone.now(), current_step="worker lost",
-                    error=f"worker lost: no heartbeat since {probe_run.run.heartbeat_at.isoformat()} "
-                          f"after {probe_run.attempts} attempts; not requeued again") == 1:
+            elif Run.objects.fail(probe_run.run_id, f"worker lost: no heartbeat since {probe_run.run.heartbeat_at.isoformat()} "
+                                  f"after {probe_run.attempts} attempts; not requeued again",
+                                  step="worker lost", stale_before=cutoff):
                 counts["failed"] += 1
     if any(counts.values()):
         log.warning("reaped stale probe runs %s", counts)
@@ -238,7 +220,6 @@ def resend_lost_probe_runs() -> dict:
     from django.db.models import Q
 
     from gpu_workers.lost_messages import probe_runs_in_broker
-    from gpu_workers.services import send
 
     bound, most = settings.PROBE_QUEUED_RESEND_SECONDS, settings.PROBE_MAX_RESENDS
     cutoff = timezone.now() - timezone.timedelta(seconds=bound)
@@ -262,14 +243,14 @@ def resend_lost_probe_runs() -> dict:
                 Run.objects.filter(pk=probe_run.run_id, status=Run.Status.QUEUED).update(
                     current_step=f"re-sent ({probe_run.resends + 1} of {most}): its queue message was lost, "
                                  f"no worker took it within {bound}s"[:200])
-                transaction.on_commit(lambda pk=probe_run.pk, budget=probe_run.budget_seconds: send(pk, budget))
+                transaction.on_commit(sender(probe_run))
                 counts["resent"] += 1
-            elif Run.objects.filter(pk=probe_run.run_id, status=Run.Status.QUEUED).update(
-                    status=Run.Status.FAILED, finished_at=timezone.now(), current_step="lost in the queue",
+            elif Run.objects.fail(
+                    probe_run.run_id, step="lost in the queue", from_statuses=(Run.Status.QUEUED,),
                     error=f"lost in the queue: its broker message was lost and no worker took it; re-sent "
                           f"{probe_run.resends} time(s), it was lost again each time (none in the broker "
                           f"{bound}s after the send). Failed so that it no longer counts against the lab's "
-                          "active runs: submit it again once the gpu queue is healthy.") == 1:
+                          "active runs: submit it again once the gpu queue is healthy."):
                 counts["failed"] += 1
     if any(counts.values()):
         log.warning("probe runs lost in the queue %s", counts)

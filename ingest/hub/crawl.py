@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import urllib.parse
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -24,6 +25,13 @@ from observatory.catalog.models import Organization, Run
 from observatory.catalog.runs import bump_data_version
 
 log = logging.getLogger(__name__)
+# The page task's registered name (ingest.hub.tasks, which imports this module). Sent by name,
+# which every process knows once Django is set up (ingest.apps registers the crawl tasks).
+PAGE_TASK = "ingest.tasks.crawl_page"
+
+
+def send_page(run_id: int, step: int) -> None:
+    current_app.tasks[PAGE_TASK].delay(run_id, step)
 
 
 def default_plan() -> list[dict]:
@@ -111,18 +119,15 @@ def segment_url(segment: dict) -> str:
 
 def start_crawl(segments: list[dict], *, name: str = "crawl") -> Run:
     """Create the run; its first page task is sent once the row is committed."""
-    from ingest.tasks import crawl_page
-
     for segment in segments:
         segment_url(segment)  # validates the kind before anything is queued
-    run = Run.objects.create(
+    return Run.objects.queue(
         kind=Run.Kind.CRAWL, name=name,
         params={"segments": segments, "snapshot_date": timezone.now().date().isoformat()},
         cursor={"step": 0, "segment": 0, "url": None, "taken": 0},
         counts={"pages": 0, "models": 0, "snapshots": 0, "edges": 0, "quarantined": 0},
+        send=lambda run: send_page(run.pk, 0),
     )
-    transaction.on_commit(lambda: crawl_page.delay(run.pk, 0))
-    return run
 
 
 def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tuple[list, str | None]:
@@ -206,17 +211,11 @@ def process_page(run_id: int, step: int) -> int | None:
             # self-edges rejected with their reason).
             relinked = relink_edges(run=locked)
             totals["rejected_edges"] = totals.get("rejected_edges", 0) + relinked["self_edges"]
-        now = timezone.now()
-        locked.cursor, locked.counts, locked.heartbeat_at = new_cursor, totals, now
-        locked.current_step = f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}"
-        locked.progress = min(1.0, new_cursor["segment"] / max(1, len(segments)))
-        if locked.started_at is None:
-            locked.started_at = now
-        locked.status = Run.Status.SUCCEEDED if done else Run.Status.RUNNING
+        Run.objects.advance(run_id, cursor=new_cursor, counts=totals, done=done,
+                            step=f"segment {new_cursor['segment']}/{len(segments)}, page {step + 1}",
+                            fraction=min(1.0, new_cursor["segment"] / max(1, len(segments))))
         if done:
-            locked.finished_at = now
             transaction.on_commit(bump_data_version)
-        locked.save()
     log.info("crawl page applied run=%s step=%s records=%s done=%s", run_id, step, len(records), done)
     return None if done else step + 1
 
@@ -272,16 +271,14 @@ def _record_renames(renames: dict[str, str]) -> None:
 
 def resume_stalled(stale_seconds: float | None = None) -> list[int]:
     """Re-send the next page of every running crawl whose heartbeat went stale (a killed worker)."""
-    from ingest.tasks import crawl_page
-
     stale_seconds = settings.CRAWL_STALE_SECONDS if stale_seconds is None else stale_seconds
     cutoff = timezone.now() - dt.timedelta(seconds=stale_seconds)
     resumed = []
     for run in Run.objects.filter(kind=Run.Kind.CRAWL, status__in=[Run.Status.RUNNING, Run.Status.QUEUED],
                                   created_at__lt=cutoff):
         if run.heartbeat_at is None or run.heartbeat_at < cutoff:
-            Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-            crawl_page.delay(run.pk, run.cursor.get("step", 0))
+            Run.objects.heartbeat(run.pk, from_statuses=(Run.Status.QUEUED, Run.Status.RUNNING))
+            send_page(run.pk, run.cursor.get("step", 0))
             resumed.append(run.pk)
     return resumed
 

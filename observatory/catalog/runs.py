@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
+from django.dispatch import Signal
 
 from observatory.catalog.models import Run
 
@@ -22,37 +22,19 @@ DATA_VERSION_KEY = "observatory:data-version"
 # back from the runs table, no entry written under an older number is still there.
 DATA_VERSION_SECONDS = 7 * 24 * 3600
 log = logging.getLogger(__name__)
-
-
-def start_run(kind: str, name: str, params: dict | None = None, *, task_id: str = "") -> Run:
-    now = timezone.now()
-    return Run.objects.create(
-        kind=kind,
-        name=name,
-        params=params or {},
-        status=Run.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        task_id=task_id,
-    )
+# Sent by bump_data_version before the version moves. The catalog imports nothing above it, so
+# the layers that derive tables from the data connect here (observatory.dashboards.apps).
+data_changed = Signal()
 
 
 def finish_run(run: Run, counts: dict | None = None) -> None:
-    run.status = Run.Status.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.progress = 1.0
-    if counts is not None:
-        run.counts = counts
-    run.save(update_fields=["status", "finished_at", "progress", "counts"])
-    if run.kind in (Run.Kind.IMPORT, Run.Kind.CRAWL, Run.Kind.BOOTSTRAP, Run.Kind.PROBE):
-        bump_data_version()
-
-
-def fail_run(run: Run, error: str) -> None:
-    run.status = Run.Status.FAILED
-    run.finished_at = timezone.now()
-    run.error = error[:20_000]
-    run.save(update_fields=["status", "finished_at", "error"])
+    """running → succeeded (Run.objects.finish), then announce the data it brought in."""
+    if Run.objects.finish(run.pk, counts=counts):
+        run.status, run.progress = Run.Status.SUCCEEDED, 1.0
+        if counts is not None:
+            run.counts = counts
+    # Its data is committed whether or not a reaper moved the row meanwhile: caches move on either way.
+    bump_data_version()
 
 
 class Heartbeat(threading.Thread):
@@ -80,7 +62,7 @@ class Heartbeat(threading.Thread):
     def beat(self) -> None:
         with self.lock:
             fields, self.reported = dict(self.reported or {}), None
-        Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(heartbeat_at=timezone.now(), **fields)
+        Run.objects.heartbeat(self.run_id, **fields)
 
     def run(self) -> None:
         try:
@@ -136,7 +118,7 @@ def recorded_run(kind: str, name: str, params: dict | None = None) -> Iterator[R
     leaves its failure visible while its data changes roll back. It heartbeats meanwhile, so a
     killed process leaves a stale run the reaper fails instead of one `running` forever.
     """
-    run = start_run(kind, name, params)
+    run = Run.objects.start(kind=kind, name=name, params=params or {})
     try:
         with heartbeating(run):
             yield run
@@ -144,7 +126,7 @@ def recorded_run(kind: str, name: str, params: dict | None = None) -> Iterator[R
         message = str(exc) or exc.__class__.__name__
         if not isinstance(exc, (ValueError, KeyboardInterrupt)):
             message = f"{message}\n\n{traceback.format_exc(limit=8)}"
-        fail_run(run, message)
+        Run.objects.fail(run.pk, message)
         raise
     else:
         finish_run(run, run.counts)
@@ -163,14 +145,12 @@ def data_version() -> int:
 
 
 def bump_data_version() -> int:
-    """Imports, crawls and probes call this when their data is in: rebuild what is derived from
-    it (the analytics rollups, when their sources changed), then move the cache keys on."""
-    from observatory.analytics import rollups  # analytics imports catalog, not the other way round
-
-    rollups.refresh()
+    """Imports, crawls and probes call this when their data is in: `data_changed` first, so what
+    is derived from the data is rebuilt (the dashboards app connects the analytics rollups), then
+    the cache keys move on. A receiver's error propagates: the old keys stay until it is fixed."""
+    data_changed.send(sender=Run)
     latest = Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
-    version = (latest or 0) + 0
     current = cache.get(DATA_VERSION_KEY) or 0
-    version = max(version, int(current) + 1)
+    version = max(latest or 0, int(current) + 1)
     cache.set(DATA_VERSION_KEY, version, DATA_VERSION_SECONDS)
     return version

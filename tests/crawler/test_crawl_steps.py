@@ -97,7 +97,7 @@ def test_it_treats_a_slow_answer_past_the_timeout_as_retryable(replay_hub):
 
 
 def test_it_does_not_retry_a_missing_page_and_fails_the_crawl_saying_why(db, hub, settings):
-    from ingest.tasks import crawl_page
+    from ingest.hub.tasks import crawl_page
 
     with pytest.raises(HubPermanentError):
         get_json(f"{hub.url}/api/models/nobody/nothing", timeout=5)

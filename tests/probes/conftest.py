@@ -65,6 +65,7 @@ def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_pa
 
     from gpu_workers import services
     from gpu_workers.models import ProbeRun
+    from gpu_workers.tasks import send
     from observatory.catalog.models import LeaderboardEntry, Run
     from observatory.celery import app
     from tests.conftest import WorkerProcess, require_postgres, require_redis_url
@@ -91,7 +92,7 @@ def worker_outcome(django_db_setup, django_db_blocker, local_sources_env, tmp_pa
                 for hub_id, probe in plan:
                     probe_run = services.create_probe_run(hub_id, probe, budget_seconds=1800)
                     ids.append(probe_run.pk)
-                    services.send(probe_run.pk, probe_run.budget_seconds)  # committed already (autocommit)
+                    send(probe_run.pk, probe_run.budget_seconds)  # committed already (autocommit)
                 deadline = time.monotonic() + 2400  # minutes on a quiet 2-core runner; generous for a busy one
                 while time.monotonic() < deadline:
                     rows = snapshot(ids)

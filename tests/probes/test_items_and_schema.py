@@ -59,12 +59,14 @@ def test_it_rejects_a_result_that_breaks_the_schema():
 @pytest.mark.django_db
 def test_it_stops_a_running_probe_at_its_next_step_once_cancelled():
     from gpu_workers import services
-    from gpu_workers.tasks import ProgressWriter, claim
+    from gpu_workers.tasks import ProgressWriter
+    from observatory.catalog.models import Run
     from probes.errors import ProbeInterrupted
 
     probe_run = services.create_probe_run("HuggingFaceTB/SmolLM2-135M-Instruct", "tooling")
     assert probe_run.run.status == "queued" and len(probe_run.config_hash) == 64
-    assert claim(probe_run.run_id, "task-1") and not claim(probe_run.run_id, "task-2")  # claimed exactly once
+    claim = Run.objects.claim
+    assert claim(probe_run.run_id, task_id="task-1") and not claim(probe_run.run_id, task_id="task-2")  # claimed exactly once
     writer = ProgressWriter(probe_run.run_id)
     writer(0.5, "half way")
     probe_run.run.refresh_from_db()

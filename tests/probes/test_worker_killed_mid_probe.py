@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from gpu_workers import services
 from gpu_workers.models import ProbeRun
-from gpu_workers.tasks import reap_stale_runs
+from gpu_workers.tasks import reap_stale_runs, send
 from observatory.catalog.models import Run
 from probes.offline_models import SMOLLM2_ID
 from tests.conftest import wait_for
@@ -29,7 +29,7 @@ def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory,
                                                            local_sources_env):
     worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
     probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
-    services.send(probe_run.pk, probe_run.budget_seconds)
+    send(probe_run.pk, probe_run.budget_seconds)
 
     def scoring() -> bool:
         run = Run.objects.get(pk=probe_run.run_id)
@@ -64,7 +64,7 @@ def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory,
 def test_it_requeues_its_run_and_exits_cleanly_on_sigterm(celery_worker_factory, broker_mode, local_sources_env):
     worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
     probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
-    services.send(probe_run.pk, probe_run.budget_seconds)
+    send(probe_run.pk, probe_run.budget_seconds)
 
     def scoring() -> bool:
         run = Run.objects.get(pk=probe_run.run_id)
