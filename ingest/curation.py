@@ -1,8 +1,9 @@
 """Curated facts that decide a model's size, release date and whether it is tracked.
 
 Pure functions first (testable without a database), then the two that read and apply the curated
-tables. The order for parameters follows DESIGN.md: the curated table (ATOM's
-model_parameters.csv, then the admin), the safetensors total, a size parsed from the name.
+tables. The order for parameters is the one the methodology page states (/methodology, "Size
+class"): the curated table (ATOM's model_parameters.csv, then the admin), the safetensors total,
+a size parsed from the name.
 """
 
 from __future__ import annotations
