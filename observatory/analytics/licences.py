@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-# The ranking lives in observatory.vocab; dashboards/pages.py still reads it from here.
+# The classes, their ranking and the conflict rule are the vocabulary's (observatory/vocab.py).
 from observatory.vocab import LICENCE_CLASS_DISPLAY_ORDER, LICENCE_CONFLICT_PAIRS
-from observatory.vocab import PERMISSIVENESS as PERMISSIVENESS
 
 CLASSES = list(LICENCE_CLASS_DISPLAY_ORDER)
 
