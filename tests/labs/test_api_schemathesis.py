@@ -7,12 +7,12 @@ from collections import Counter
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.generation.hypothesis.builder import TestPhase
 
 from tests.labs.conftest import SMOLLM2_ID
+from tests.schemathesis_cases import check_cases
 
 EXAMPLES_PER_OPERATION = 200
 
@@ -52,21 +52,8 @@ def test_it_never_answers_with_a_server_error_over_a_thousand_cases_across_every
                           + ([operation.as_strategy(body={"hub_id": SMOLLM2_ID})]
                              if operation.label == "POST /api/submissions" else []))
 
-        @given(case=cases)
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def check(case):
-            response = case.call(headers={"Authorization": f"Bearer {tokens['a']}"})
-            calls[case.operation.label] += 1
-            statuses[response.status_code] += 1
-            case.validate_response(response, checks=[
-                schemathesis.checks.not_a_server_error,
-                schemathesis.checks.status_code_conformance,
-                schemathesis.checks.content_type_conformance,
-                schemathesis.checks.response_schema_conformance,
-            ])
-
-        check()
+        check_cases(cases, examples=EXAMPLES_PER_OPERATION, calls=calls, statuses=statuses,
+                    headers={"Authorization": f"Bearer {tokens['a']}"})
     print(f"schemathesis: {sum(calls.values())} cases {dict(calls)}; statuses {dict(sorted(statuses.items()))}")
     assert len(calls) == 5, calls
     assert sum(calls.values()) >= 1000, calls
