@@ -1,33 +1,12 @@
 """The dashboards in a real headless Chromium against a live server on the real data."""
 
 import pytest
-from django.core.management import call_command
 
-from observatory.catalog.models import DownloadSnapshot, HubModel
 from observatory.dashboards.registry import METRICS
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def served(live_server, transactional_db, shared_data):
-    # A transactional test before this one may have flushed the session's bootstrap: load it again
-    # (idempotent) when it is gone.
-    if HubModel.objects.count() < 4000 or not DownloadSnapshot.objects.filter(source="daily-series").exists():
-        call_command("bootstrap", "--data-dir", str(shared_data), "--no-progress", verbosity=0)
-    return live_server.url
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        browser.close()
+# Every check runs against one live server on the session's bootstrap (`served` and `browser_page`
+# in tests/dashboards/conftest.py): no flush in between, so the real data is loaded once.
+pytestmark = [pytest.mark.django_db, pytest.mark.browser, pytest.mark.postgres]
 
 
 def _traces(page):

@@ -7,7 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from observatory.dashboards.registry import METRICS
-from tests.dashboards.test_browser import browser_page, served  # noqa: F401  (fixtures)
+
+# `served` and `browser_page` (tests/dashboards/conftest.py): the same server and bootstrap as test_browser.
+pytestmark = [pytest.mark.django_db, pytest.mark.browser, pytest.mark.postgres]
 
 # Recorded before any page script runs: what the policy refused, if anything.
 WATCH = """window.__refused = [];
