@@ -72,6 +72,20 @@ def env_list(name: str, default: list[str] | None = None, *, sep: str = ",") -> 
     return [item.strip() for item in raw.split(sep) if item.strip()]
 
 
+def env_int_list(name: str, default: tuple[int, ...], *, minimum: int | None = None) -> tuple[int, ...]:
+    """`0,1,3` → (0, 1, 3), sorted and without repeats; a non-integer or one below `minimum` names the variable."""
+    raw = env_list(name)
+    if not raw:
+        return tuple(default)
+    try:
+        values = sorted({int(item) for item in raw})
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated integers, got {env_str(name)!r}") from None
+    if minimum is not None and values[0] < minimum:
+        raise ImproperlyConfigured(f"{name} must hold integers >= {minimum}, got {values[0]}")
+    return tuple(values)
+
+
 def env_path(name: str, default: Path | None = None, *, must_exist: bool = False) -> Path | None:
     raw = env_str(name)
     path = Path(raw).expanduser() if raw is not None else default

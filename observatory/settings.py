@@ -20,6 +20,7 @@ from observatory.env import (
     env_bool,
     env_float,
     env_int,
+    env_int_list,
     env_list,
     env_mapping,
     env_path,
@@ -240,6 +241,8 @@ CELERY_TASK_ROUTES = {
     "ingest.tasks.crawl_*": {"queue": "crawl"},
     "gpu_workers.tasks.run_probe": {"queue": "gpu"},
 }
+# Task modules besides each app's tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ("gpu_workers.tooling_schedule",)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "daily-hub-crawl": {
@@ -269,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gpu_workers.tasks.resend_lost_probe_runs",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Watched models' tooling re-checks (days after release, new revisions): gpu_workers.tooling_schedule.
+    "schedule-tooling-checks": {
+        "task": "gpu_workers.tooling_schedule.schedule_tooling_checks",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
     },
     # Gated models' access tokens of runs that ended by a plain UPDATE (no signal) are deleted here.
     "purge-spent-access-tokens": {
@@ -308,6 +317,15 @@ PROBE_HEARTBEAT_STALE_SECONDS = env_int("PROBE_HEARTBEAT_STALE_SECONDS", 300, mi
 # held by no worker, lost its message: it is re-sent at most PROBE_MAX_RESENDS times, then failed.
 PROBE_QUEUED_RESEND_SECONDS = env_int("PROBE_QUEUED_RESEND_SECONDS", 300, minimum=5)
 PROBE_MAX_RESENDS = env_int("PROBE_MAX_RESENDS", 3, minimum=0)
+# Tooling readiness: a watched model's tooling probe runs again this many days after its release
+# (and on every new revision); beat queues at most TOOLING_CHECKS_PER_RUN such checks an hour.
+TOOLING_CHECK_DAYS = env_int_list("TOOLING_CHECK_DAYS", (0, 1, 3, 7, 14, 30), minimum=0)
+TOOLING_CHECKS_PER_RUN = env_int("TOOLING_CHECKS_PER_RUN", 20, minimum=1)
+
+# --- Feeds -------------------------------------------------------------------------------------
+# The authority of the feeds' tag: URIs (RFC 4151): a domain the deployment owns. Entry ids are
+# built from it, the Hub id, the event kind and the event's date, so they survive a rebuild.
+FEED_TAG_AUTHORITY = env_str("FEED_TAG_AUTHORITY", "observatory.invalid")
 
 # --- Lab submissions ---------------------------------------------------------------------------
 # Per-lab caps: submissions per minute (rate limit, counted in the cache), queued+running probe
