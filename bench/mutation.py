@@ -122,8 +122,10 @@ def _changed_line(lines: list[str], functions: dict[str, ast.AST], mutant: str) 
         return "?"
 
     def body(name):
+        # The whole definition, signature included (a default can be mutated), under one name.
         node = functions[name]
-        return [line.strip() for line in lines[node.body[0].lineno - 1:node.end_lineno]]
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return [line.strip().replace(name, "f") for line in lines[start - 1:node.end_lineno]]
 
     diff = [d[1:].strip() for d in difflib.unified_diff(body(original), body(local), lineterm="", n=0)
             if d.startswith("+") and not d.startswith("+++")]

@@ -86,6 +86,25 @@ def test_it_sums_each_days_gain_over_the_models_of_a_cell_and_counts_their_rows(
     ]
 
 
+def test_it_orders_cells_by_date_then_each_filter_column_with_no_size_class_last():
+    catalogue = models(*({"model_id": i, "organization": org, "region": region, "size_class": size}
+                         for i, (org, region, size) in enumerate([
+                             ("b", "us", "7-9B"), ("a", "us", None), ("a", "us", "1-5B"), ("a", "eu", None),
+                             ("c", "china", "1-5B"), ("a", "us", "<1B"), ("b", "china", None)])))
+    snaps = snapshots(*((i, day(1, 1), 1.0) for i in range(7)), *((i, day(1, 2), 2.0) for i in range(7)))
+    expected = [("china", "b", None), ("china", "c", "1-5B"), ("eu", "a", None), ("us", "a", "1-5B"),
+                ("us", "a", "<1B"), ("us", "a", None), ("us", "b", "7-9B")]
+    got = rows(gains.daily_gains(snaps, catalogue), "date", "region", "organization", "size_class")
+    assert got == [(day(1, 1), *e) for e in expected] + [(day(1, 2), *e) for e in expected]
+
+
+def test_it_names_eight_organisations_by_default_from_cells():
+    many = models(*({"model_id": i, "organization": f"o{i}"} for i in range(1, 11)))
+    cells = gains.daily_gains(snapshots(*((i, day(1, 1), float(100 - i)) for i in range(1, 11))), many)
+    assert rows(gains.download_share_by_org(cells), "organization", "downloads") == [("other", 181)] + [
+        (f"o{i}", 100 - i) for i in range(1, 9)]
+
+
 def _cells():
     snaps = snapshots((1, day(1, 31), 2.6), (2, day(2, 1), 10.0), (3, day(1, 31), 1.0), (3, day(2, 2), 4.0))
     return gains.daily_gains(snaps, CELL_MODELS)
