@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("gpu_workers.urls")),
     path("", include("observatory.labs.urls")),
     path("", include("observatory.dashboards.urls")),
+    path("", include("observatory.feeds.urls")),
 ]
