@@ -69,16 +69,15 @@ class Command(BaseCommand):
         sys.stdout.flush()
 
     def save(self, model: str, result: dict) -> None:
-        from django.utils import timezone
-
         from gpu_workers.leaderboard import record_probe_score
         from gpu_workers.models import ProbeRun
         from gpu_workers.services import create_probe_run
         from observatory.catalog.models import Run
 
         probe_run = create_probe_run(model, result["probe"], config=result["config"])
-        Run.objects.filter(pk=probe_run.run_id).update(status=Run.Status.SUCCEEDED, progress=1.0,
-                                                       finished_at=timezone.now(), current_step="done (CLI)")
+        # Run here, in this process, not by a worker: claimed and finished at once, never sent.
+        Run.objects.claim(probe_run.run_id, count_attempt=False)
+        Run.objects.finish(probe_run.run_id, step="done (CLI)")
         ProbeRun.objects.filter(pk=probe_run.pk).update(result=result)
         probe_run.refresh_from_db()
         record_probe_score(probe_run)
