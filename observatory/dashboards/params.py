@@ -24,7 +24,10 @@ CHOICES = {
     "format": ("json", "csv"),
 }
 DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": vocab.DEFAULT_GAP_SOURCE, "format": "json", "top": 8}
-KNOWN = {"start", "end", "region", "organization", "size_class", "pipeline_tag", "top", *CHOICES}
+# The forecast's (adoption-forecast): the date it is made as of, and a target date or horizon.
+FORECAST_NAMES = ("as_of", "target_date", "horizon_days")
+MAX_HORIZON_DAYS = 3650
+KNOWN = {"start", "end", "region", "organization", "size_class", "pipeline_tag", "top", *CHOICES, *FORECAST_NAMES}
 
 
 class BadParameter(ValueError):
@@ -38,9 +41,13 @@ class ChartParams:
     by: str = "region"
     depth: str = "direct"
     source: str = vocab.DEFAULT_GAP_SOURCE
+    as_of: dt.date | None = None
+    target_date: dt.date | None = None
+    horizon_days: int | None = None
 
     def key(self) -> str:
-        return f"{self.filters.key()}&top={self.top}&by={self.by}&depth={self.depth}&source={self.source}"
+        return (f"{self.filters.key()}&top={self.top}&by={self.by}&depth={self.depth}&source={self.source}"
+                f"&as_of={self.as_of}&target_date={self.target_date}&horizon_days={self.horizon_days}")
 
     def query(self) -> str:
         """The canonical query string (what permalinks and exports carry)."""
@@ -59,6 +66,9 @@ class ChartParams:
             q["scope"] = f.scope
         for name in ("top", "by", "depth", "source"):
             if getattr(self, name) != DEFAULTS[name]:
+                q[name] = str(getattr(self, name))
+        for name in FORECAST_NAMES:
+            if getattr(self, name) is not None:
                 q[name] = str(getattr(self, name))
         return q.urlencode()
 
@@ -110,4 +120,24 @@ def parse(query: QueryDict) -> ChartParams:
                       size_class=size_class, pipeline_tag=pipeline_tag, scope=_choice(query, "scope"))
     _choice(query, "format")
     return ChartParams(filters=filters, top=int(top_text), by=_choice(query, "by"), depth=_choice(query, "depth"),
-                       source=_choice(query, "source"))
+                       source=_choice(query, "source"), **_forecast(query))
+
+
+def _forecast(query: QueryDict) -> dict:
+    """as_of, target_date, horizon_days: dates within 2000..2100 (a forecast of another era is a
+    typo), a horizon of 1..MAX_HORIZON_DAYS days, a target not before as_of, not both a target and a horizon."""
+    as_of, target = parse_date("as_of", query.get("as_of", "")), parse_date("target_date", query.get("target_date", ""))
+    for name, day in (("as_of", as_of), ("target_date", target)):
+        if day is not None and not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+            raise BadParameter(f"{name} must be a date from 2000-01-01 to 2100-12-31")
+    text = query.get("horizon_days", "")
+    horizon = None
+    if text:
+        if not (text.isascii() and text.isdigit() and len(text) <= 5) or not 1 <= int(text) <= MAX_HORIZON_DAYS:
+            raise BadParameter(f"horizon_days must be an integer from 1 to {MAX_HORIZON_DAYS}")
+        horizon = int(text)
+    if horizon is not None and target is not None:
+        raise BadParameter("give target_date or horizon_days, not both")
+    if as_of and target and target < as_of:
+        raise BadParameter("target_date must not be before as_of")
+    return {"as_of": as_of, "target_date": target, "horizon_days": horizon}

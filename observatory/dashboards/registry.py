@@ -19,6 +19,7 @@ from observatory.analytics import (
     adoption,
     derivatives,
     finetunes,
+    forecast,
     frames,
     gains,
     gap,
@@ -28,9 +29,10 @@ from observatory.analytics import (
     rollups,
     shares,
 )
-from observatory.analytics.filters import filter_models
+from observatory.analytics.filters import Filters, filter_models
 from observatory.charts import adoption as adoption_charts
 from observatory.charts import finetunes as finetune_charts
+from observatory.charts import forecast as forecast_charts
 from observatory.charts import gap as gap_charts
 from observatory.charts import licences as licence_charts
 from observatory.charts import lineage as lineage_charts
@@ -136,6 +138,22 @@ def _relative(p: ChartParams) -> Computed:
     return Computed(table, frames.latest_snapshot_date(p.filters.end),
                     extra={"curves": drawn, "reference": reference},
                     info={"size_class": size_class, **_flags(p, drawn["model_id"].unique())})
+
+
+def adoption_forecast(p: ChartParams) -> Computed:
+    """The forecast as of p.as_of (the newest snapshot date when not given): every input cut to
+    data dated by then (analytics.forecast). The growth law learns from every sized model; the
+    rows are the filtered models'; "on track" compares with the scope's 10th place."""
+    as_of = p.as_of or frames.latest_snapshot_date()
+    if as_of is None:
+        return Computed(pl.DataFrame(schema=forecast.ROW_SCHEMA), None)
+    everyone = frames.models(("hub_id", "release_date"))
+    target = p.target_date or (as_of + dt.timedelta(days=p.horizon_days) if p.horizon_days else None)
+    rows = forecast.adoption_forecast(
+        frames.snapshots(end=as_of, filters=Filters(scope="all"), since_release=True), everyone,
+        frames.finetune_counts(), as_of=as_of, chosen=filter_models(everyone, p.filters), target_date=target,
+        reference_models=filter_models(everyone, Filters(scope=p.filters.scope)))
+    return Computed(rows, as_of, info={"target_date": target.isoformat() if target else None})
 
 
 # --- lineage, licences, releases --------------------------------------------------------------
@@ -286,6 +304,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
                                                           size_class=c.info["size_class"], as_of=c.as_of,
                                                           note=c.info.get("flag_note")),
            methodology={"metric": adoption.RAM_METHODOLOGY, **DOWNLOAD_METHODOLOGY}),
+    Metric("adoption-forecast", "Adoption forecast",
+           "Cumulative downloads and fine-tunes forecast at 90, 180 and 365 days (and a chosen date) with "
+           "10th/50th/90th percentiles, and the probability of RAM v2 ≥ 1 at day 90, as of any date.",
+           lambda p: ["daily-series", "hub", "finetune-counts", "atom"], adoption_forecast,
+           lambda c, p: forecast_charts.likely_top10(c.rows, top=p.top, as_of=c.as_of),
+           uses=("region", "organization", "size_class", "pipeline_tag", "scope", "as_of", "target_date",
+                 "horizon_days"),
+           methodology={"metric": forecast.METHODOLOGY, "ram": adoption.RAM_METHODOLOGY, **DOWNLOAD_METHODOLOGY}),
     Metric("releases-by-region", "Releases by region",
            "Tracked releases per region per quarter by (corrected) release date, with Epoch AI's notable models.",
            lambda p: ["hub", "atom", "epoch"], _releases,

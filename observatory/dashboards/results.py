@@ -30,7 +30,7 @@ from django.db.models import Max, Min
 from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEntry
 from observatory.catalog.runs import data_version
 from observatory.charts.theme import ATTRIBUTIONS
-from observatory.dashboards.params import ChartParams
+from observatory.dashboards.params import FORECAST_NAMES, ChartParams
 from observatory.dashboards.registry import METRICS, Computed
 
 # A metric whose `end` is also its as-of date (the gap is measured up to it), so an `end` past
@@ -85,13 +85,15 @@ def normalised(name: str, params: ChartParams) -> ChartParams:
                 elif end < oldest:
                     end = oldest - ONE_DAY
     changes = {"start": start, "end": end, **unused}
-    return dataclasses.replace(params, filters=dataclasses.replace(f, **changes))
+    # The forecast's own parameters change nothing elsewhere: dropped, one cache entry.
+    forecast_unused = {n: None for n in FORECAST_NAMES if n not in metric.uses}
+    return dataclasses.replace(params, filters=dataclasses.replace(f, **changes), **forecast_unused)
 
 
 def lifetime(params: ChartParams) -> int:
     """Seconds a (normalised) view stays cached: a day for the finite menu, briefly for the rest."""
     f = params.filters
-    if f.start or f.end or f.organization or f.pipeline_tag:
+    if f.start or f.end or f.organization or f.pipeline_tag or any(getattr(params, n) for n in FORECAST_NAMES):
         return settings.METRIC_CACHE_SHORT_SECONDS
     return settings.METRIC_CACHE_SECONDS
 
