@@ -57,3 +57,8 @@ def test_it_counts_each_notable_model_once_by_its_first_entry():
                          (Q2, "china", 1, "epoch-notable"), (Q2, "eu", 1, "epoch-notable")]
     assert rows(releases.notable_releases_by_region(entries, start=day(2, 1), end=day(6, 29))) == [
         (Q1, "us", 1, "epoch-notable"), (Q2, "china", 1, "epoch-notable")]
+    assert rows(releases.notable_releases_by_region(entries, start=day(4, 1), end=day(6, 30))) == [
+        (Q2, "china", 1, "epoch-notable"), (Q2, "eu", 1, "epoch-notable")]  # both ends counted
+    empty = releases.notable_releases_by_region(entries, start=day(7, 1))
+    assert empty.is_empty() and empty.schema == pl.Schema(
+        {"quarter": pl.Date, "region": pl.Utf8, "releases": pl.Int64, "source": pl.Utf8})
