@@ -40,6 +40,18 @@ def test_it_keeps_exactly_the_models_each_filter_selects(filters, expected):
 
 
 def test_it_gives_a_stable_key_naming_every_field():
-    assert Filters().key() == "start=None&end=None&regions=()&organization=&size_class=&pipeline_tag=&scope=tracked"
-    assert Filters(start=dt.date(2025, 1, 2), regions=("us", "eu"), scope="all").key() == (
+    # The known fields, in declaration order (a field added later goes after them).
+    assert Filters().key().startswith(
+        "start=None&end=None&regions=()&organization=&size_class=&pipeline_tag=&scope=tracked")
+    assert Filters(start=dt.date(2025, 1, 2), regions=("us", "eu"), scope="all").key().startswith(
         "start=2025-01-02&end=None&regions=('us', 'eu')&organization=&size_class=&pipeline_tag=&scope=all")
+    assert Filters(end=dt.date(2025, 3, 4)).key() == Filters(end=dt.date(2025, 3, 4)).key()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("start", dt.date(2025, 1, 1)), ("end", dt.date(2025, 1, 1)), ("regions", ("us",)), ("organization", "a"),
+    ("size_class", "1-5B"), ("pipeline_tag", "x"), ("scope", "all"),
+])
+def test_it_gives_another_key_when_any_one_filter_changes(field, value):
+    assert Filters(**{field: value}).key() != Filters().key()
+    assert f"{field}={value}" in Filters(**{field: value}).key()
