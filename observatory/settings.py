@@ -306,6 +306,9 @@ CRAWL_LOOKUP_MAX = env_int("CRAWL_LOOKUP_MAX", 1000, minimum=0)
 CRAWL_LOOKUP_PAGE = env_int("CRAWL_LOOKUP_PAGE", 25, minimum=1, maximum=1000)
 # Parents the catalogue names but does not hold, looked up one by one (a 307 is a rename) per crawl.
 CRAWL_PARENT_LOOKUP_MAX = env_int("CRAWL_PARENT_LOOKUP_MAX", 1000, minimum=0)
+# Where `manage.py fakehub` keeps the model repositories it builds for download (None: the
+# user's cache, observatory/replay-repos), by the source GGUF's content hash.
+REPLAY_HUB_CACHE_DIR = env_path("REPLAY_HUB_CACHE_DIR")
 
 # --- Probes ----------------------------------------------------------------------------------
 # Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.

@@ -219,6 +219,31 @@ def gguf_param_count(path: Path) -> int:
 # --- The Hub ---------------------------------------------------------------------------------
 
 
+def check_hub_config(repo_id: str, info, names: list[str], *, token: str | None, endpoint: str | None,
+                     cache_dir: str | None) -> None:
+    """Refuse custom code before any weight is downloaded: first by the Hub's own summary of the
+    config (model_info's `config`), then by the config files themselves, fetched alone and read
+    as JSON (a few kB; nothing is imported or executed)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    summary = getattr(info, "config", None) or {}
+    if isinstance(summary, dict) and ("auto_map" in summary or summary.get("trust_remote_code")):
+        raise ModelRefused(f"refusing {repo_id}: its config asks for custom code (auto_map/trust_remote_code); "
+                           "remote code is never executed")
+    for config_name in ("config.json", "tokenizer_config.json"):
+        if config_name not in names:
+            continue
+        try:
+            path = hf_hub_download(repo_id, config_name, revision=info.sha, token=token, endpoint=endpoint,
+                                   cache_dir=cache_dir)
+        except HfHubHTTPError as exc:
+            raise ModelRefused(f"download of {repo_id}/{config_name} failed: {exc}") from exc
+        check_config_file(Path(path))
+        if config_name == "config.json" and any(n.endswith(".safetensors") for n in names):
+            check_architecture(json.loads(Path(path).read_text()))
+
+
 def fetch_from_hub(repo_id: str, *, revision: str, limits: Limits, endpoint: str | None, token: str | None,
                    cache_dir: str | None) -> ModelSource:
     from huggingface_hub import HfApi, snapshot_download
@@ -259,6 +284,7 @@ def fetch_from_hub(repo_id: str, *, revision: str, limits: Limits, endpoint: str
     # Refuse by the Hub's own numbers before downloading anything large.
     check_limits(ModelSource(spec=repo_id, path=Path("."), gguf_file=None, origin="hub",
                              n_params=int(params or 0), disk_bytes=disk), limits)
+    check_hub_config(repo_id, info, names, token=token, endpoint=endpoint, cache_dir=cache_dir)
     patterns = list(HUB_ALLOW_PATTERNS) if safetensors else [*HUB_ALLOW_PATTERNS, ggufs[0]]
     try:
         local = snapshot_download(repo_id, revision=info.sha, allow_patterns=patterns, token=token,

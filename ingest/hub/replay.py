@@ -6,7 +6,9 @@ a JSON array per page, `Link: <…>; rel="next"` carrying an opaque cursor, the 
 real recorded responses, 307 redirects of renamed repos included. Faults (429 with Retry-After,
 500, a truncated body, a slow answer) are injected at a configurable rate; a request repeated before
 its 429's Retry-After has passed gets another 429 and is logged as early. Every request is
-logged, so tests and benchmarks can count what the crawler asked for.
+logged, so tests and benchmarks can count what the crawler asked for. Given a RepoStore
+(ingest.hub.replay_repos), it also serves model repositories (info, tree, resolve, a CDN) to
+huggingface_hub's downloads.
 """
 
 from __future__ import annotations
@@ -104,7 +106,9 @@ class Faults:
 
 class ReplayHub:
     def __init__(self, data_dir: Path, *, faults: Faults | None = None, log_path: Path | None = None,
-                 records: list[dict] | None = None):
+                 records: list[dict] | None = None, repos=None):
+        self.repos = repos  # an ingest.hub.replay_repos.RepoStore, or None: no repositories served
+        self.cdn: ThreadingHTTPServer | None = None
         self.records = records if records is not None else load_records(data_dir)
         self.model_info = load_model_info(data_dir) if (data_dir / "hub" / "model_info").exists() else {}
         self.faults = faults or Faults()
@@ -189,6 +193,19 @@ class ReplayHub:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+        if self.repos is not None:
+            class CdnHandler(Handler):
+                def do_GET(self):
+                    hub.repos.handle_cdn(self, urllib.parse.urlsplit(self.path).path, hub.record)
+
+                do_HEAD = do_GET
+
+            # Another origin, as the Hub's CDN is: the client stops at the redirect for metadata.
+            self.cdn = Server((host, 0), CdnHandler)
+            self.cdn.daemon_threads = True
+            threading.Thread(target=self.cdn.serve_forever, daemon=True).start()
+            cdn_host, cdn_port = self.cdn.server_address[:2]
+            self.repos.cdn_url = f"http://{cdn_host}:{cdn_port}"
         return self.url
 
     @property
@@ -197,6 +214,9 @@ class ReplayHub:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        if self.cdn:
+            self.cdn.shutdown()
+            self.cdn.server_close()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
@@ -204,6 +224,8 @@ class ReplayHub:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         split = urllib.parse.urlsplit(request.path)
         query = urllib.parse.parse_qs(split.query, keep_blank_values=False)
+        if self.repos is not None and self.repos.handle(request, split.path, query, self.record):
+            return
         is_list = split.path == "/api/models"
         now = time.time()
         # Retry-After is enforced, as the Hub's rate limiter does: the same request again before the
