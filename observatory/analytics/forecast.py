@@ -18,7 +18,8 @@ interpolated linearly in t; beyond the last observation only the law below speak
   unknown size) is the pool.
 - Spread. The residual grows with the horizon: |ε| ≈ k·L^p with L = ln(T / t0), p fitted on
   log|ε| against log L (clipped to [0.5, 1]); the quantiles are the empirical quantiles of
-  z = ε / L^p over every training pair, so the band widens as L^p. A forecast never falls below
+  z = ε / L^p over the training pairs of the same level band (the count at t0: none, 1–4, 5–49,
+  50–4,999, more), so the band widens as L^p. A forecast never falls below
   the count already observed (a cumulative count cannot).
 - On track. P(RAM v2 ≥ 1 at day 90) = P(C(90) ≥ the class's 10th-place curve at day 90), read
   off the same residual distribution; 1 or 0 once day 90 is observed, null where the class has
@@ -49,6 +50,9 @@ QUANTILES = (0.1, 0.5, 0.9)
 # Ages (days) the training pairs are read at: dense early, where trajectories are most informative.
 GRID = np.array([14, 21, 30, 45, 60, 90, 120, 150, 180, 240, 300, 365, 450, 540, 730, 900], dtype=float)
 RATE_WINDOW = 30  # days: the recent rate the law continues (the Hub's own 30-day window)
+LEVEL_BANDS = np.array([1.0, 5.0, 50.0, 5000.0])  # count at t0: none, 1-4, 5-49, 50-4999, more
+ALL_BANDS = -1
+MIN_BAND_PAIRS = 200  # fewer pairs in a band: its quantiles are the pooled ones
 DELTAS = np.round(np.arange(-1.0, 3.001, 0.05), 2)  # candidate decay exponents of the rate
 POWER_CLIP = (0.5, 1.0)
 UNKNOWN_CLASS = "unknown"
@@ -132,15 +136,24 @@ class GrowthFit:
     delta: float                 # the pool's decay exponent of the download (fine-tune) rate
     class_delta: dict[str, float]
     power: float
-    z: np.ndarray                # sorted standardised residuals ε / L^p of the training pairs
+    z: dict[int, np.ndarray]     # sorted standardised residuals ε / L^p of the training pairs, by level band
     models: int
     pairs: int
 
     def decay(self, size_class: str) -> float:
         return self.class_delta.get(size_class, self.delta)
 
-    def quantiles(self, levels: tuple[float, ...]) -> np.ndarray:
-        return np.quantile(self.z, levels)
+    def residuals(self, count: float) -> np.ndarray:
+        return self.z.get(band(count), self.z[ALL_BANDS])
+
+    def quantiles(self, levels: tuple[float, ...], count: float | None = None) -> np.ndarray:
+        return np.quantile(self.z[ALL_BANDS] if count is None else self.residuals(count), levels)
+
+
+def band(count: float) -> int:
+    """The level band of a count at t0 (LEVEL_BANDS): a base with no fine-tunes yet mostly stays
+    at none, one with hundreds does not; their errors are not one distribution."""
+    return int(np.searchsorted(LEVEL_BANDS, count, side="right"))
 
 
 def recent_rate(s: Series, t0: float) -> float:
@@ -194,9 +207,10 @@ def fit(all_series: list[Series]) -> GrowthFit | None:
     models = np.unique(p["model"])
     per_model = np.zeros((models.max() + 1, len(DELTAS)))
     np.add.at(per_model, p["model"], errors)
-    own = {int(m): float(DELTAS[per_model[m].argmin()]) for m in models}
+    # A model whose rate is 0 at every t0 fits every δ alike: it says nothing about the decay.
+    own = {int(m): float(DELTAS[per_model[m].argmin()]) for m in models if np.ptp(per_model[m]) > 1e-12}
     cls_of = {int(m): c for m, c in zip(p["model"], p["class"], strict=True)}
-    pooled = float(np.mean(list(own.values())))
+    pooled = float(np.mean(list(own.values()))) if own else 0.0
     class_delta = _shrunk(cls_of, own, pooled)
     delta = np.array([class_delta.get(c, pooled) for c in p["class"]])
     eps = p["actual"] - predicted_y(p["c0"], p["rate_days"], p["ratio"], delta)
@@ -206,7 +220,13 @@ def fit(all_series: list[Series]) -> GrowthFit | None:
     if nonzero.sum() >= 3 and np.ptp(np.log(span[nonzero])) > 0:
         power = float(np.polyfit(np.log(span[nonzero]), np.log(np.abs(eps[nonzero])), 1)[0])
     power = float(np.clip(power, *POWER_CLIP))
-    return GrowthFit(pooled, class_delta, power, np.sort(eps / span ** power), len(models), len(eps))
+    z = eps / span ** power
+    bands = np.searchsorted(LEVEL_BANDS, p["c0"], side="right")
+    by_band = {ALL_BANDS: np.sort(z)}
+    for b in np.unique(bands):
+        if (bands == b).sum() >= MIN_BAND_PAIRS:
+            by_band[int(b)] = np.sort(z[bands == b])
+    return GrowthFit(pooled, class_delta, power, by_band, len(models), len(eps))
 
 
 def _shrunk(cls_of: dict[int, str], own: dict[int, float], pooled: float) -> dict[str, float]:
@@ -235,7 +255,7 @@ def quantiles_y(growth: GrowthFit, s: Series, t0: float, target: float,
     if target <= t0:
         return np.full(len(levels), s.at(target) if target >= s.days[0] else 0.0)
     centre = _centre(growth, s, t0, target)
-    z = growth.quantiles(levels) if z_levels is None else z_levels
+    z = growth.quantiles(levels, math.expm1(y0)) if z_levels is None else z_levels
     return np.maximum(y0, centre + math.log(target / t0) ** growth.power * z)
 
 
@@ -251,7 +271,8 @@ def probability_above(growth: GrowthFit, s: Series, t0: float, target: float, th
     if math.log1p(threshold) <= s.at(t0):
         return 1.0
     needed = (math.log1p(threshold) - _centre(growth, s, t0, target)) / math.log(target / t0) ** growth.power
-    return float(1.0 - np.searchsorted(growth.z, needed, side="left") / len(growth.z))
+    z = growth.residuals(math.expm1(s.at(t0)))
+    return float(1.0 - np.searchsorted(z, needed, side="left") / len(z))
 
 
 def reference_at(curves: pl.DataFrame, day: int = ON_TRACK_DAY) -> dict[str, float]:
@@ -273,7 +294,6 @@ def forecast_rows(trajectories: pl.DataFrame, measure: str, *, as_of: dt.date, k
     rows: list[dict] = []
     if growth is None:
         return pl.DataFrame(schema=ROW_SCHEMA)
-    z_levels = growth.quantiles(QUANTILES)
     for s in all_series:
         if keep is not None and s.hub_id.lower() not in keep:
             continue
@@ -287,7 +307,7 @@ def forecast_rows(trajectories: pl.DataFrame, measure: str, *, as_of: dt.date, k
         if target_date is not None and (target_date - s.origin).days > 0:
             targets.append(("target-date", (target_date - s.origin).days))
         for horizon, days in targets:
-            q = np.expm1(quantiles_y(growth, s, t0, float(days), z_levels=z_levels))
+            q = np.expm1(quantiles_y(growth, s, t0, float(days)))
             rows.append({"hub_id": s.hub_id, "measure": measure, "size_class": s.size_class, "as_of": as_of,
                          "horizon": horizon, "target_date": s.origin + dt.timedelta(days=days), "target_days": days,
                          "days_observed": int(t0), "observed": float(math.expm1(s.at(t0))),
