@@ -39,3 +39,20 @@ class ProbeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.probe}:{self.hub_id}@{self.resolved_revision or self.revision or 'main'}"
+
+
+class ReleaseWatch(models.Model):
+    """One pass of the release watch (gpu_workers.watch): when, why, and what it queued. The
+    newest one's start is "the last watch" the next pass looks for new releases since."""
+
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    trigger = models.CharField(max_length=32, help_text="data changed (a crawl or import), command, beat")
+    since = models.DateTimeField(null=True, blank=True, help_text="An explicit --since; else since the last watch")
+    counts = models.JSONField(default=dict, blank=True, help_text="considered, queued, probe_runs, unresolved")
+    plan = models.JSONField(default=list, blank=True, help_text="One line per model: Hub id, revision, probes, why")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"release watch #{self.pk} {self.started_at:%Y-%m-%d %H:%M} ({self.trigger})"

@@ -242,7 +242,7 @@ CELERY_TASK_ROUTES = {
     "gpu_workers.tasks.run_probe": {"queue": "gpu"},
 }
 # Task modules besides each app's tasks.py (which autodiscovery finds).
-CELERY_IMPORTS = ("gpu_workers.tooling_schedule",)
+CELERY_IMPORTS = ("gpu_workers.tooling_schedule", "gpu_workers.watch")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "daily-hub-crawl": {
@@ -324,6 +324,17 @@ PROBE_MAX_RESENDS = env_int("PROBE_MAX_RESENDS", 3, minimum=0)
 # (and on every new revision); beat queues at most TOOLING_CHECKS_PER_RUN such checks an hour.
 TOOLING_CHECK_DAYS = env_int_list("TOOLING_CHECK_DAYS", (0, 1, 3, 7, 14, 30), minimum=0)
 TOOLING_CHECKS_PER_RUN = env_int("TOOLING_CHECKS_PER_RUN", 20, minimum=1)
+# The release watch (gpu_workers.watch): after every crawl and hub-stats import, new tracked
+# releases get these probes, at most WATCH_MAX_PER_DAY new models a day (the first by
+# WATCH_PRIORITY: downloads, ram or size_class), up to WATCH_MAX_PARAMS_B parameters, released at
+# most WATCH_MAX_AGE_DAYS ago. WATCH_PROBE_CONFIG overrides the probes' configs: probe.key=JSON;…
+WATCH_ENABLED = env_bool("WATCH_ENABLED", True)
+WATCH_PROBES = env_list("WATCH_PROBES", ["benchmark", "tooling", "finetune"])
+WATCH_MAX_PER_DAY = env_int("WATCH_MAX_PER_DAY", 10, minimum=0)
+WATCH_MAX_PARAMS_B = env_float("WATCH_MAX_PARAMS_B", 8.0, minimum=0.001)
+WATCH_MAX_AGE_DAYS = env_int("WATCH_MAX_AGE_DAYS", 30, minimum=0)
+WATCH_PRIORITY = env_str("WATCH_PRIORITY", "downloads")
+WATCH_PROBE_CONFIG = env_mapping("WATCH_PROBE_CONFIG")
 
 # --- Feeds -------------------------------------------------------------------------------------
 # The authority of the feeds' tag: URIs (RFC 4151): a domain the deployment owns. Entry ids are

@@ -8,6 +8,13 @@ def rebuild_rollups(sender, **kwargs) -> None:
     rollups.refresh()
 
 
+def ram_priority(model) -> float:
+    """The release watch's WATCH_PRIORITY=ram: the highest relative adoption (v2) first."""
+    from observatory.dashboards.model_ram import model_ram
+
+    return -(model_ram(model)["ram_v2"] or 0.0)
+
+
 class DashboardsConfig(AppConfig):
     name = "observatory.dashboards"
     label = "dashboards"
@@ -19,3 +26,7 @@ class DashboardsConfig(AppConfig):
         from observatory.catalog.runs import data_changed
 
         data_changed.connect(rebuild_rollups, dispatch_uid="dashboards-rebuild-rollups")
+        # RAM is computed here, above gpu_workers: the watch gets it as a registered reader.
+        from gpu_workers.watch import PRIORITY_READERS
+
+        PRIORITY_READERS["ram"] = ram_priority
