@@ -17,6 +17,7 @@ class Filters:
     size_class: str = ""
     pipeline_tag: str = ""
     scope: str = "tracked"
+    licence_class: str = ""  # only the metrics that name it in their `uses` (fine-tunability)
 
     def key(self) -> str:
         """A stable text form of the filters, for cache keys."""
@@ -25,7 +26,7 @@ class Filters:
 
 
 def filter_models(models: pl.DataFrame, filters: Filters) -> pl.DataFrame:
-    """Models in scope: tracked (or all), region, organisation, size class, pipeline tag."""
+    """Models in scope: tracked (or all), region, organisation, size class, pipeline tag, licence class."""
     frame = models
     if filters.scope == "tracked":
         frame = frame.filter(pl.col("tracked"))
@@ -37,4 +38,6 @@ def filter_models(models: pl.DataFrame, filters: Filters) -> pl.DataFrame:
         frame = frame.filter(pl.col("size_class") == filters.size_class)
     if filters.pipeline_tag:
         frame = frame.filter(pl.col("pipeline_tag") == filters.pipeline_tag)
+    if filters.licence_class:
+        frame = frame.filter(pl.col("licence_class") == filters.licence_class)
     return frame

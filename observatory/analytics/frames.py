@@ -227,7 +227,7 @@ def model_conditions(filters, columns: dict[str, str] | None = None) -> tuple[li
     if filters.regions:
         where.append(f"{col['region']} IN ({', '.join(['%s'] * len(filters.regions))})")
         params.extend(filters.regions)
-    for name in ("organization", "size_class", "pipeline_tag"):
+    for name in ("organization", "size_class", "pipeline_tag", "licence_class"):
         if getattr(filters, name):
             where.append(f"{col[name]} = %s")
             params.append(getattr(filters, name))

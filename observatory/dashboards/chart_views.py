@@ -25,7 +25,7 @@ from observatory.exports.tables import rows_to_csv
 from observatory.labs.audit import client_ip
 from observatory.labs.limits import LimitExceeded, hit
 from observatory.read_only import read_only_json
-from observatory.vocab import REGION_VALUES, SIZE_CLASS_VALUES
+from observatory.vocab import LICENCE_CLASS_VALUES, REGION_VALUES, SIZE_CLASS_VALUES
 
 
 def _metric(name: str):
@@ -97,6 +97,7 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
             "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
             "chart": chart_html(name, params, div_id="chart", result=result), "as_of": body["as_of"], "sources": body["sources"],
             "query": query, "suffix": suffix, "regions": REGION_VALUES, "size_classes": SIZE_CLASS_VALUES,
+            "licence_classes": LICENCE_CLASS_VALUES,
             "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
             "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
             "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],

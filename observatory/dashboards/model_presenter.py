@@ -4,7 +4,7 @@ model JSON (/api/models/<org>/<name>, ingest.views).
 Both find the model the one way (any casing, or an old name of a renamed repo: ingest.identity)
 and read each fact from here, computed once per request and one way: its region, old names,
 latest snapshot, parents, derivatives by relation, licence conflicts (observatory.vocab's one
-rule) and relative adoption (the one RAM computation). What only the card draws (the downloads
+rule), relative adoption (the one RAM computation) and the tooling-readiness timeline. What only the card draws (the downloads
 chart, the ancestor walk, leaderboard rows, probe runs) stays in pages.
 """
 
@@ -14,6 +14,7 @@ from functools import cached_property
 
 from django.db.models import Count
 
+from gpu_workers.tooling_checks import model_timeline
 from ingest.identity import find_model
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge
 from observatory.dashboards.model_ram import model_ram
@@ -66,6 +67,11 @@ class ModelFacts:
                  .order_by("parent_hub_id"))
         return [{"parent": e.parent_hub_id, "parent_licence": e.parent.licence_id, "parent_class": e.parent.licence_class}
                 for e in edges if is_licence_conflict(self.model.licence_class, e.parent.licence_class)]
+
+    @cached_property
+    def tooling_timeline(self) -> dict:
+        """The tooling probe's dated checks and days to ready (gpu_workers.readiness's rule)."""
+        return model_timeline(self.model)
 
     @cached_property
     def ram(self) -> dict:

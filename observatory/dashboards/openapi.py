@@ -15,6 +15,7 @@ from observatory.vocab import (
     HUB_ID_PATTERN,
     HUB_NAME_PATTERN,
     HUB_NAMESPACE_PATTERN,
+    LICENCE_CLASS_VALUES,
     REGION_VALUES,
     SIZE_CLASS_VALUES,
 )
@@ -51,11 +52,13 @@ METRIC_PARAMS = [
      "description": "Regions (repeatable)"},
     _q("organization", {"type": "string", "pattern": HUB_NAMESPACE_PATTERN}, "Hub namespace"),
     _q("size_class", {"type": "string", "enum": list(SIZE_CLASS_VALUES)}),
+    _q("licence_class", {"type": "string", "enum": list(LICENCE_CLASS_VALUES)}, "fine-tunability: the model's licence class"),
     _q("pipeline_tag", {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"}),
     _q("scope", {"type": "string", "enum": list(CHOICES["scope"]), "default": "tracked"}),
     _q("top", {"type": "integer", "minimum": 1, "maximum": 30, "default": 8}, "Top N organisations / bases"),
     _q("by", {"type": "string", "enum": list(CHOICES["by"]), "default": "region"},
-       "derivatives-by-base and finetunes-by-origin: group by the base's region, organisation or model"),
+       "derivatives-by-base and finetunes-by-origin: group by the base's region, organisation or model; "
+       "tooling-readiness: by region or organisation (base reads as region)"),
     _q("depth", {"type": "string", "enum": list(CHOICES["depth"]), "default": "direct"}, "direct children or whole tree"),
     _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": DEFAULT_GAP_SOURCE}, "open-closed-gap source"),
     _q("format", {"type": "string", "enum": list(CHOICES["format"]), "default": "json"}),

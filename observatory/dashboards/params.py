@@ -27,7 +27,8 @@ DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": voc
 # The forecast's (adoption-forecast): the date it is made as of, and a target date or horizon.
 FORECAST_NAMES = ("as_of", "target_date", "horizon_days")
 MAX_HORIZON_DAYS = 3650
-KNOWN = {"start", "end", "region", "organization", "size_class", "pipeline_tag", "top", *CHOICES, *FORECAST_NAMES}
+KNOWN = {"start", "end", "region", "organization", "size_class", "licence_class", "pipeline_tag", "top", *CHOICES,
+         *FORECAST_NAMES}
 
 
 class BadParameter(ValueError):
@@ -59,7 +60,7 @@ class ChartParams:
             q["end"] = f.end.isoformat()
         if f.regions:
             q.setlist("region", list(f.regions))
-        for name in ("organization", "size_class", "pipeline_tag"):
+        for name in ("organization", "size_class", "licence_class", "pipeline_tag"):
             if getattr(f, name):
                 q[name] = getattr(f, name)
         if f.scope != DEFAULTS["scope"]:
@@ -110,6 +111,9 @@ def parse(query: QueryDict) -> ChartParams:
     size_class = query.get("size_class", "")
     if size_class and size_class not in vocab.SIZE_CLASS_VALUES:
         raise BadParameter(f"size_class must be one of {', '.join(vocab.SIZE_CLASS_VALUES)}")
+    licence_class = query.get("licence_class", "")
+    if licence_class and licence_class not in vocab.LICENCE_CLASS_VALUES:
+        raise BadParameter(f"licence_class must be one of {', '.join(vocab.LICENCE_CLASS_VALUES)}")
     pipeline_tag = query.get("pipeline_tag", "")
     if pipeline_tag and not SAFE_TAG.match(pipeline_tag):
         raise BadParameter("pipeline_tag must be a Hub pipeline tag such as text-generation")
@@ -117,7 +121,8 @@ def parse(query: QueryDict) -> ChartParams:
     if not (top_text.isascii() and top_text.isdigit()) or not 1 <= int(top_text) <= 30:
         raise BadParameter("top must be an integer from 1 to 30")
     filters = Filters(start=start, end=end, regions=tuple(sorted(regions)), organization=organization,
-                      size_class=size_class, pipeline_tag=pipeline_tag, scope=_choice(query, "scope"))
+                      size_class=size_class, pipeline_tag=pipeline_tag, scope=_choice(query, "scope"),
+                      licence_class=licence_class)
     _choice(query, "format")
     return ChartParams(filters=filters, top=int(top_text), by=_choice(query, "by"), depth=_choice(query, "depth"),
                        source=_choice(query, "source"), **_forecast(query))

@@ -18,6 +18,7 @@ from observatory import vocab
 from observatory.analytics import (
     adoption,
     derivatives,
+    fine_tunability,
     finetunes,
     forecast,
     frames,
@@ -28,9 +29,11 @@ from observatory.analytics import (
     releases,
     rollups,
     shares,
+    tooling_readiness,
 )
 from observatory.analytics.filters import Filters, filter_models
 from observatory.charts import adoption as adoption_charts
+from observatory.charts import fine_tunability as fine_tunability_charts
 from observatory.charts import finetunes as finetune_charts
 from observatory.charts import forecast as forecast_charts
 from observatory.charts import gap as gap_charts
@@ -38,6 +41,8 @@ from observatory.charts import licences as licence_charts
 from observatory.charts import lineage as lineage_charts
 from observatory.charts import releases as release_charts
 from observatory.charts import shares as share_charts
+from observatory.charts import tooling_readiness as readiness_charts
+from observatory.dashboards import probe_metrics
 from observatory.dashboards.params import ChartParams
 
 
@@ -326,4 +331,20 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            lambda p: GAP_SOURCES[p.source][5], _gap, _gap_chart, uses=("start", "end", "source"),
            methodology={"metric": "gap-v2", "match": "interval-difference/v1",
                         "gap-interval": "bootstrap-closed-frontier-90/v1"}),
+    # The observatory's own probes (dashboards.probe_metrics): public runs that succeeded only.
+    Metric("fine-tunability", "Fine-tunability leaderboard",
+           "Every profiled model's LoRA fine-tuning side by side: loss curves, steps to target, held-out gain, "
+           "forgetting, learning-rate sensitivity and divergence, peak memory, tokens/s and wall time; ranked only "
+           "among runs of the same probe config.",
+           lambda p: ["probe"], lambda p: Computed(*probe_metrics.fine_tunability_parts(p)),
+           lambda c, p: fine_tunability_charts.loss_curves(c.extra["curves"], config_hash=c.info["ranked_config"],
+                                                           as_of=c.as_of),
+           uses=("region", "size_class", "licence_class"), methodology={"metric": fine_tunability.METHODOLOGY}),
+    Metric("tooling-readiness", "Tooling readiness over time",
+           "Days from release until every check of the tooling probe passes, by region or organisation and month "
+           "of release, and the share of watched releases ready at days 0, 7 and 30.",
+           lambda p: ["probe", "hub", "atom"], lambda p: Computed(*probe_metrics.tooling_readiness_parts(p)),
+           lambda c, p: readiness_charts.tooling_readiness(c.rows, by=c.info["by"], as_of=c.as_of),
+           uses=("start", "end", "region", "organization", "size_class", "scope"),
+           methodology={"metric": tooling_readiness.METHODOLOGY}),
 ]}
