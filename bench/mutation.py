@@ -1,8 +1,9 @@
 """Mutation testing of the metrics, licences, lineage, tokens and exports against the fast tier.
 
 `make mutation` (or `python bench/mutation.py [--module PATH ...]`) runs mutmut 3 on one module at
-a time, each in a fresh scratch directory under var/mutation/ (mutmut copies the packages into its
-own `mutants/` folder there and runs `pytest tests/fast` against each mutant, one child process at
+a time, each in a fresh scratch directory under var/mutation/ holding the tree of the current commit
+(HEAD: commit first; uncommitted edits are not measured), where mutmut copies the packages into its
+own `mutants/` folder and runs `pytest tests/fast` against each mutant, one child process at
 a time). It then writes each module's figures into bench/results/mutation.json, keeping the entries
 of modules not run this time:
 
@@ -75,9 +76,9 @@ def _status_by_exit_code():
     return status_by_exit_code
 
 
-def _scratch_pyproject(module: str) -> str:
-    """The repository's pyproject (pytest's settings) with a [tool.mutmut] table for one module."""
-    text = (ROOT / "pyproject.toml").read_text()
+def _scratch_pyproject(module: str, path: Path) -> str:
+    """The commit's pyproject (pytest's settings) with a [tool.mutmut] table for one module."""
+    text = path.read_text()
     if "mutmut" in tomllib.loads(text).get("tool", {}):
         raise SystemExit("pyproject.toml has its own [tool.mutmut]; bench/mutation.py writes that table itself")
     table = {
@@ -98,14 +99,26 @@ def _scratch_pyproject(module: str) -> str:
     return text + "\n".join(lines) + "\n"
 
 
-def _prepare(module: str) -> Path:
+COPIED = ("observatory", "ingest", "tests", "manage.py", "pyproject.toml")
+
+
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _prepare(module: str, commit: str) -> Path:
+    """A scratch folder holding the committed tree at `commit`: the working tree is shared with
+    edits in progress, and a figure must belong to code and tests someone can check out."""
     work = SCRATCH / module.replace("/", ".").removesuffix(".py")
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for name in ("observatory", "ingest", "tests", "manage.py"):
-        (work / name).symlink_to(ROOT / name)
-    (work / "pyproject.toml").write_text(_scratch_pyproject(module))
+    archive = subprocess.run(["git", "archive", commit, *COPIED], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    if not (work / module).is_file():
+        raise SystemExit(f"{module} is not in commit {commit}")
+    (work / "pyproject.toml").write_text(_scratch_pyproject(module, work / "pyproject.toml"))
     return work
 
 
@@ -173,8 +186,8 @@ def _collect(module: str, work: Path) -> dict:
     }
 
 
-def run_module(module: str) -> dict:
-    work = _prepare(module)
+def run_module(module: str, commit: str) -> dict:
+    work = _prepare(module, commit)
     env = dict(os.environ, POLARS_MAX_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
@@ -188,6 +201,7 @@ def run_module(module: str) -> dict:
         raise SystemExit(f"mutmut failed on {module} (exit {proc.returncode}); log {log}:\n{tail}")
     figures = _collect(module, work)
     figures["seconds"] = seconds
+    figures["commit"] = commit
     return figures
 
 
@@ -196,14 +210,15 @@ def main(argv=None) -> int:
     parser.add_argument("--module", action="append", help="a module path to run (default: all, in order)")
     args = parser.parse_args(argv)
     chosen = args.module or [m for m in MODULES if (ROOT / m).exists()]
-    unknown = [m for m in chosen if not (ROOT / m).is_file()]
+    unknown = [m for m in chosen if not (ROOT / m).is_file()]  # (run from the commit, checked there too)
     if unknown:
         raise SystemExit(f"no such module: {', '.join(unknown)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.setdefault("modules", {})
+    commit = _commit()
     for module in chosen:
-        print(f"== {module}", flush=True)
-        figures = run_module(module)
+        print(f"== {module} at {commit[:10]}", flush=True)
+        figures = run_module(module, commit)
         figures["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         results["modules"][module] = figures
         print(f"   score {figures['score']} ({figures['killed']} killed of {figures['mutants']}, "
