@@ -15,7 +15,8 @@ from probes.offline_models import GEMMA3_ID, SMOLLM2_ID
 from probes.result import REQUIRED_METRICS, validate
 from tests.probes.conftest import by_probe
 
-pytestmark = [pytest.mark.django_db, pytest.mark.probes, pytest.mark.slow]
+pytestmark = [pytest.mark.django_db, pytest.mark.probes, pytest.mark.celery, pytest.mark.redis, pytest.mark.postgres,
+              pytest.mark.slow]
 
 
 def test_it_runs_every_queued_probe_to_success_through_the_gpu_worker(worker_outcome):
@@ -87,14 +88,50 @@ def test_it_aggregates_acc_and_acc_norm_from_the_per_choice_loglikelihoods(worke
     assert result["metrics"]["accuracy_norm"] == pytest.approx(acc_norm / n, abs=1e-4)
 
 
-def test_it_writes_an_lm_eval_shaped_results_file_for_the_benchmark(worker_outcome):
-    result = by_probe(worker_outcome, SMOLLM2_ID, "benchmark")["result"]
-    lm_eval = result["lm_eval"]
-    task = "observatory_benchmark_v1"
-    assert lm_eval["results"][task]["acc,none"] == result["metrics"]["accuracy"]
-    assert lm_eval["results"][task]["acc_norm,none"] == result["metrics"]["accuracy_norm"]
-    assert lm_eval["n-samples"][task]["effective"] == result["metrics"]["mc_items"]
-    assert lm_eval["task_hashes"][task] == result["metrics"]["item_set_hash"]
+@pytest.mark.parametrize("hub_id", [SMOLLM2_ID, GEMMA3_ID])
+def test_it_writes_an_lm_eval_shaped_results_file_for_the_benchmark(worker_outcome, hub_id):
+    # Every figure of the lm-eval block against the items file and the stored per-item scores,
+    # recomputed here with plain loops (argmax of the loglikelihoods, exact match of the outputs),
+    # not against the probe's own metrics, which share the code that wrote the block.
+    result = by_probe(worker_outcome, hub_id, "benchmark")["result"]
+    lm_eval, task = result["lm_eval"], "observatory_benchmark_v1"
+    raw = (ITEMS_DIR / "benchmark-v1.jsonl").read_bytes()
+    items = {item["id"]: item for item in (json.loads(line) for line in raw.decode().splitlines())}
+    rows = {row["id"]: row for row in result["per_item"]}
+    assert set(rows) == set(items)
+    hits: dict[str, list[float]] = {}  # block name -> [acc hits, acc_norm hits, exact hits, mc n, gen n]
+    for item_id, item in items.items():
+        row = rows[item_id]
+        for block in (task, f"{task}_{item['kind']}", f"{task}_gen" if item["format"] == "gen" else None):
+            if block is not None:
+                hits.setdefault(block, [0, 0, 0, 0, 0])
+        if item["format"] == "mc":
+            lls = row["loglikelihoods"]
+            best = max(range(len(lls)), key=lls.__getitem__)
+            best_norm = max(range(len(lls)), key=lambda k: lls[k] / len(item["choices"][k]))
+            for block in (task, f"{task}_{item['kind']}"):
+                hits[block][0] += best == item["gold"]
+                hits[block][1] += best_norm == item["gold"]
+                hits[block][3] += 1
+        else:
+            for block in (f"{task}_gen", f"{task}_{item['kind']}"):
+                hits[block][2] += row["output"].strip() == item["answer"].strip()
+                hits[block][4] += 1
+    assert set(lm_eval["results"]) == set(hits)
+    for block, (acc, acc_norm, exact, n_mc, n_gen) in hits.items():
+        got = lm_eval["results"][block]
+        if n_mc:
+            assert got["acc,none"] == pytest.approx(acc / n_mc, abs=1e-6), block
+            assert got["acc_norm,none"] == pytest.approx(acc_norm / n_mc, abs=1e-6), block
+        if n_gen:
+            assert got["exact_match,none"] == pytest.approx(exact / n_gen, abs=1e-6), block
+        else:
+            assert got.get("exact_match,none") is None, block  # no generative items here
+    n_mc = sum(item["format"] == "mc" for item in items.values())
+    assert lm_eval["n-samples"][task] == {"original": n_mc, "effective": n_mc}
+    assert lm_eval["task_hashes"][task] == hashlib.sha256(raw).hexdigest()
+    assert lm_eval["configs"][task]["target_delimiter"] == " " and lm_eval["configs"][task]["num_fewshot"] == 0
+    assert lm_eval["model_name"] == hub_id
 
 
 def test_it_shows_a_real_loss_drop_when_fine_tuning_with_lora(worker_outcome):
