@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 
 from ingest.download_measures import SOURCES
 from observatory.catalog.models import DataQualityIssue
-from observatory.dashboards.params import CHOICES
+from observatory.dashboards.params import CHOICES, MAX_HORIZON_DAYS
 from observatory.dashboards.registry import METRICS
 from observatory.labs import openapi as labs_openapi  # the submission API's paths
 from observatory.read_only import read_only_json
@@ -62,6 +62,12 @@ METRIC_PARAMS = [
     _q("depth", {"type": "string", "enum": list(CHOICES["depth"]), "default": "direct"}, "direct children or whole tree"),
     _q("source", {"type": "string", "enum": list(CHOICES["source"]), "default": DEFAULT_GAP_SOURCE}, "open-closed-gap source"),
     _q("format", {"type": "string", "enum": list(CHOICES["format"]), "default": "json"}),
+    _q("as_of", DATE, "adoption-forecast: the forecast as made on this day (only data dated by then); "
+       "2000-01-01..2100-12-31, default the latest snapshot"),
+    _q("target_date", DATE, "adoption-forecast: also forecast each model at this date; not before as_of, "
+       "not with horizon_days"),
+    _q("horizon_days", {"type": "integer", "minimum": 1, "maximum": MAX_HORIZON_DAYS},
+       "adoption-forecast: target_date = as_of + this many days"),
 ]
 
 MODEL = {"type": "object", "required": ["hub_id", "region", "tracked"], "properties": {
