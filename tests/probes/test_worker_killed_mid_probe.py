@@ -25,8 +25,8 @@ def queued_messages(app) -> int:
         return conn.default_channel.client.llen("gpu")
 
 
-def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory, broker_mode, settings,
-                                                           local_sources_env):
+def _worker_scoring_a_benchmark(celery_worker_factory, local_sources_env):
+    """A real gpu worker, and a benchmark run it has got as far as scoring (so it is mid-probe)."""
     worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
     probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
     send(probe_run.pk, probe_run.budget_seconds)
@@ -36,6 +36,12 @@ def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory,
         return run.status == "running" and run.current_step.startswith("scoring choices")
 
     wait_for(scoring, timeout=300, interval=0.5, message=f"scoring to start\n{worker.logs()[-3000:]}")
+    return worker, probe_run
+
+
+def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory, broker_mode, settings,
+                                                           local_sources_env):
+    worker, probe_run = _worker_scoring_a_benchmark(celery_worker_factory, local_sources_env)
     worker.kill()  # SIGKILL to the whole worker process group, mid-probe
     run = Run.objects.get(pk=probe_run.run_id)
     assert run.status == "running"  # nobody is left to say otherwise: the reaper's job
@@ -62,15 +68,7 @@ def test_it_reaps_a_run_whose_worker_was_killed_mid_probe(celery_worker_factory,
 
 
 def test_it_requeues_its_run_and_exits_cleanly_on_sigterm(celery_worker_factory, broker_mode, local_sources_env):
-    worker = celery_worker_factory(queues="gpu", env=worker_env(local_sources_env), extra_args=GPU_WORKER_ARGS)
-    probe_run = services.create_probe_run(SMOLLM2_ID, "benchmark", budget_seconds=600)
-    send(probe_run.pk, probe_run.budget_seconds)
-
-    def scoring() -> bool:
-        run = Run.objects.get(pk=probe_run.run_id)
-        return run.status == "running" and run.current_step.startswith("scoring choices")
-
-    wait_for(scoring, timeout=300, interval=0.5, message=f"scoring to start\n{worker.logs()[-3000:]}")
+    worker, probe_run = _worker_scoring_a_benchmark(celery_worker_factory, local_sources_env)
     # SIGTERM to the worker's process group, as systemd or `docker stop` would send. The probe
     # stops at its next step (one scoring batch: seconds on a quiet runner, longer on a busy one).
     os.killpg(worker.proc.pid, signal.SIGTERM)
