@@ -244,6 +244,14 @@ CELERY_TASK_ROUTES = {
 # Task modules besides each app's tasks.py (which autodiscovery finds).
 CELERY_IMPORTS = ("gpu_workers.tooling_schedule", "gpu_workers.watch")
 CELERY_TIMEZONE = "UTC"
+
+
+def _every(task: str, seconds: int, *, expires: int) -> dict:
+    """A beat entry every `seconds`; its message expires a little before the next one is sent, so a
+    worker that was down does not work through a pile of stale copies."""
+    return {"task": task, "schedule": float(seconds), "options": {"expires": expires}}
+
+
 CELERY_BEAT_SCHEDULE = {
     "daily-hub-crawl": {
         "task": "ingest.tasks.crawl_start_scheduled",
@@ -251,40 +259,16 @@ CELERY_BEAT_SCHEDULE = {
         # A little under the period, so a backlog of missed crawls does not pile up.
         "options": {"expires": 23 * 3600},
     },
-    "resume-stalled-crawls": {
-        "task": "ingest.tasks.crawl_resume_stalled",
-        "schedule": 120.0,
-        "options": {"expires": 110},
-    },
-    "reap-stale-runs": {
-        "task": "gpu_workers.tasks.reap_stale_runs",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
+    "resume-stalled-crawls": _every("ingest.tasks.crawl_resume_stalled", 120, expires=110),
+    "reap-stale-runs": _every("gpu_workers.tasks.reap_stale_runs", 60, expires=55),
     # Imports and bootstraps whose worker died: re-sent (a bootstrap continues where it was), then failed.
-    "reap-stale-import-runs": {
-        "task": "ingest.tasks.reap_stale_import_runs",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
+    "reap-stale-import-runs": _every("ingest.tasks.reap_stale_import_runs", 60, expires=55),
     # Probe runs whose broker message was lost (queued, not in the broker, no worker took them).
-    "resend-lost-probe-runs": {
-        "task": "gpu_workers.tasks.resend_lost_probe_runs",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
+    "resend-lost-probe-runs": _every("gpu_workers.tasks.resend_lost_probe_runs", 60, expires=55),
     # Watched models' tooling re-checks (days after release, new revisions): gpu_workers.tooling_schedule.
-    "schedule-tooling-checks": {
-        "task": "gpu_workers.tooling_schedule.schedule_tooling_checks",
-        "schedule": 3600.0,
-        "options": {"expires": 3300},
-    },
+    "schedule-tooling-checks": _every("gpu_workers.tooling_schedule.schedule_tooling_checks", 3600, expires=3300),
     # Gated models' access tokens of runs that ended by a plain UPDATE (no signal) are deleted here.
-    "purge-spent-access-tokens": {
-        "task": "observatory.labs.tasks.purge_spent_access_tokens",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
+    "purge-spent-access-tokens": _every("observatory.labs.tasks.purge_spent_access_tokens", 60, expires=55),
 }
 
 # --- Hub crawling ----------------------------------------------------------------------------
