@@ -50,7 +50,9 @@ def forecast_fan(curve: pl.DataFrame, rows: pl.DataFrame, *, hub_id: str, measur
     if not curve.is_empty():
         fig.add_trace(go.Scatter(x=curve["days"].to_list(), y=curve["cumulative"].to_list(), mode="lines",
                                  name=f"observed cumulative {label}", line={"color": "#1f5aa6"}))
-    fan = rows.filter((pl.col("measure") == measure) & pl.col("horizon").str.starts_with("day-")).sort("target_days")
+    # Only horizons still ahead: a horizon already reached is the observed count, drawn as the curve.
+    fan = rows.filter((pl.col("measure") == measure) & pl.col("horizon").str.starts_with("day-")
+                      & (pl.col("target_days") > pl.col("days_observed"))).sort("target_days")
     if not fan.is_empty():
         start = fan.row(0, named=True)
         days = [start["days_observed"], *fan["target_days"].to_list()]

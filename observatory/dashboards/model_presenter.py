@@ -4,7 +4,8 @@ model JSON (/api/models/<org>/<name>, ingest.views).
 Both find the model the one way (any casing, or an old name of a renamed repo: ingest.identity)
 and read each fact from here, computed once per request and one way: its region, old names,
 latest snapshot, parents, derivatives by relation, licence conflicts (observatory.vocab's one
-rule), relative adoption (the one RAM computation) and the tooling-readiness timeline. What only the card draws (the downloads
+rule), relative adoption (the one RAM computation), the adoption forecast and the tooling-readiness
+timeline. What only the card draws (the downloads
 chart, the ancestor walk, leaderboard rows, probe runs) stays in pages.
 """
 
@@ -17,6 +18,7 @@ from django.db.models import Count
 from gpu_workers.tooling_checks import model_timeline
 from ingest.identity import find_model
 from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge
+from observatory.dashboards.model_forecast import ModelForecast, model_forecast
 from observatory.dashboards.model_ram import model_ram
 from observatory.vocab import is_licence_conflict
 
@@ -77,6 +79,11 @@ class ModelFacts:
     def ram(self) -> dict:
         return model_ram(self.model)
 
+    @cached_property
+    def forecast(self) -> ModelForecast:
+        """The model's rows of the default adoption forecast (the dashboard's one computation)."""
+        return model_forecast(self.model)
+
     def document(self) -> dict:
         """The model JSON."""
         model, latest = self.model, self.latest
@@ -104,4 +111,6 @@ class ModelFacts:
             },
             # The default relative-adoption table's numbers for this model (one RAM computation).
             "relative_adoption": self.ram,
+            # The adoption-forecast dashboard's rows of this model (p10/p50/p90 by measure and horizon).
+            "adoption_forecast": self.forecast.document(),
         }

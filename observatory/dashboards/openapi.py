@@ -159,7 +159,11 @@ def document() -> dict:
                     "ram_v1": {"type": "number", "nullable": True}, "ram_v2": {"type": "number", "nullable": True},
                     "days_since_release": NULLABLE_INT, "size_class": NULLABLE_STR,
                     "reference_10th": {"type": "number", "nullable": True},
-                    "cumulative_downloads": {"type": "number", "nullable": True}, "note": NULLABLE_STR}}}},
+                    "cumulative_downloads": {"type": "number", "nullable": True}, "note": NULLABLE_STR}},
+                "adoption_forecast": {"type": "object", "required": ["methodology", "as_of", "rows", "note"],
+                                      "properties": {"methodology": {"type": "string"}, "as_of": NULLABLE_STR,
+                                                     "rows": {"type": "array", "items": {"type": "object"}},
+                                                     "note": NULLABLE_STR}}}},
             "DataQuality": {"type": "object", "required": ["sources", "count", "issues"], "properties": {
                 "sources": {"type": "array", "items": {"type": "object", "required": [
                     "name", "measures", "estimator", "coverage", "issues"], "properties": {

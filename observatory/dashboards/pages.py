@@ -14,7 +14,7 @@ from observatory.analytics.frames import DAILY_SOURCES
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.embedding import figure_html
 from observatory.charts.theme import REGION_COLOURS, finish
-from observatory.dashboards import model_presenter
+from observatory.dashboards import model_forecast, model_presenter
 from observatory.dashboards.gap_comparison import epoch_comparison
 from observatory.dashboards.registry import GAP_SOURCES, METRICS
 
@@ -105,7 +105,8 @@ def model_card(request: HttpRequest, org: str, name: str) -> HttpResponse:
     context = {
         "model": model, "facts": facts, "region": facts.region,
         "chart": _downloads_chart(model, facts.region, snapshots), "latest": facts.latest,
-        "ram": facts.ram, "ancestors": _ancestors(model), "children_by_relation": facts.children_by_relation,
+        "ram": facts.ram, "forecast_fan": model_forecast.fan_html(model, facts.forecast),
+        "ancestors": _ancestors(model), "children_by_relation": facts.children_by_relation,
         "children": LineageEdge.objects.filter(parent=model).select_related("child")
         .order_by("-child__downloads_all_time", "child__hub_id")[:50],
         "conflicts": facts.licence_conflicts,
