@@ -32,16 +32,21 @@ def cumulative_downloads_by_region(frame: pl.DataFrame, *, as_of: dt.date | None
 
 
 def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_class: str,
-                      as_of: dt.date | None, note: str | None = None) -> go.Figure:
+                      as_of: dt.date | None, note: str | None = None, forecast: pl.DataFrame | None = None) -> go.Figure:
     """Cumulative downloads against days since release for a size class's models, with the
-    10th-of-class reference curve dashed on top."""
+    10th-of-class reference curve dashed on top; with `forecast` (analytics.forecast rows), each
+    model's fan (median dashed, 80% band) in its colour."""
+    from observatory.charts.forecast import add_fan
     from observatory.charts.theme import PALETTE, plain
 
     fig = go.Figure()
     for index, hub_id in enumerate(curves["hub_id"].unique(maintain_order=True).to_list()):
         part = curves.filter(pl.col("hub_id") == hub_id).sort("days")
+        colour = PALETTE[index % len(PALETTE)]
         fig.add_trace(go.Scatter(x=part["days"].to_list(), y=part["cumulative"].to_list(), mode="lines", name=plain(hub_id),
-                                 line={"width": 1.6, "color": PALETTE[index % len(PALETTE)]}))
+                                 line={"width": 1.6, "color": colour}, legendgroup=hub_id))
+        if forecast is not None:
+            add_fan(fig, forecast.filter(pl.col("hub_id") == hub_id), colour=colour, label=hub_id)
     # Only where the reference is defined (10 models with data at t): no line through the rest.
     ref = reference.filter(pl.col("reference").is_not_null()).sort("days")
     if not ref.is_empty():
@@ -50,4 +55,6 @@ def relative_adoption(curves: pl.DataFrame, reference: pl.DataFrame, *, size_cla
     fig.update_yaxes(type="log")
     return finish(fig, title=f"Relative adoption: {size_class} models against the 10th of their class",
                   x_title="Days since release (days)", y_title="Cumulative downloads (count, log scale)",
-                  sources=["daily-series", "hub", "atom"], as_of=as_of, note=note)
+                  sources=["daily-series", "hub", "atom"], as_of=as_of,
+                  note="; ".join(filter(None, [note, "dashed fans: adoption forecast, median and 80% interval"
+                                               if forecast is not None else None])) or None)

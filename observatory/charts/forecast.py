@@ -50,22 +50,33 @@ def forecast_fan(curve: pl.DataFrame, rows: pl.DataFrame, *, hub_id: str, measur
     if not curve.is_empty():
         fig.add_trace(go.Scatter(x=curve["days"].to_list(), y=curve["cumulative"].to_list(), mode="lines",
                                  name=f"observed cumulative {label}", line={"color": "#1f5aa6"}))
-    # Only horizons still ahead: a horizon already reached is the observed count, drawn as the curve.
-    fan = rows.filter((pl.col("measure") == measure) & pl.col("horizon").str.starts_with("day-")
-                      & (pl.col("target_days") > pl.col("days_observed"))).sort("target_days")
-    if not fan.is_empty():
-        start = fan.row(0, named=True)
-        days = [start["days_observed"], *fan["target_days"].to_list()]
-        low = [start["observed"], *fan["p10"].to_list()]
-        mid = [start["observed"], *fan["p50"].to_list()]
-        high = [start["observed"], *fan["p90"].to_list()]
-        fig.add_trace(go.Scatter(x=days + days[::-1], y=high + low[::-1], fill="toself", name="80% interval",
-                                 fillcolor="rgba(31,90,166,0.15)", line={"color": "rgba(31,90,166,0.4)", "dash": "dash"},
-                                 hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=days, y=mid, mode="lines", name="median forecast",
-                                 line={"color": "#1f5aa6", "dash": "dash"}))
+    add_fan(fig, rows, measure=measure, colour="#1f5aa6")
     fig.update_yaxes(type="log")
     return finish(fig, title=f"{plain(hub_id)}: cumulative {label} and forecast",
                   x_title="Days since release" if measure == "downloads" else "Days since the base's creation",
                   y_title=f"Cumulative {label} (log)",
                   sources=["daily-series", "hub"] if measure == "downloads" else ["finetune-counts"], as_of=as_of)
+
+
+def add_fan(fig: go.Figure, rows: pl.DataFrame, *, measure: str = "downloads", colour: str,
+            label: str | None = None) -> None:
+    """One model's fan on `fig`: from its last observed day, the 80% band (p10..p90) and the
+    median dashed at each horizon still ahead (a horizon already reached is the observed count,
+    drawn as the curve). `label`: the model's name in the legend entries (for a chart of several)."""
+    fan = rows.filter((pl.col("measure") == measure) & pl.col("horizon").str.starts_with("day-")
+                      & (pl.col("target_days") > pl.col("days_observed"))).sort("target_days")
+    if fan.is_empty():
+        return
+    start = fan.row(0, named=True)
+    days = [start["days_observed"], *fan["target_days"].to_list()]
+    low = [start["observed"], *fan["p10"].to_list()]
+    mid = [start["observed"], *fan["p50"].to_list()]
+    high = [start["observed"], *fan["p90"].to_list()]
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    prefix = f"{plain(label)}: " if label else ""
+    fig.add_trace(go.Scatter(x=days + days[::-1], y=high + low[::-1], fill="toself", name=f"{prefix}80% interval",
+                             fillcolor=f"rgba({red},{green},{blue},0.15)",
+                             line={"color": f"rgba({red},{green},{blue},0.4)", "dash": "dash"}, hoverinfo="skip",
+                             legendgroup=label, showlegend=label is None))
+    fig.add_trace(go.Scatter(x=days, y=mid, mode="lines", name=f"{prefix}median forecast", legendgroup=label,
+                             line={"color": colour, "dash": "dash"}, showlegend=label is None))

@@ -68,6 +68,8 @@ METRIC_PARAMS = [
        "not with horizon_days"),
     _q("horizon_days", {"type": "integer", "minimum": 1, "maximum": MAX_HORIZON_DAYS},
        "adoption-forecast: target_date = as_of + this many days"),
+    _q("forecast", {"type": "string", "enum": ["0", "1"], "default": "0"},
+       "relative-adoption: 1 draws each model's adoption forecast (median and 80% band); rows unchanged"),
 ]
 
 MODEL = {"type": "object", "required": ["hub_id", "region", "tracked"], "properties": {

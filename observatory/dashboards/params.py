@@ -28,7 +28,7 @@ DEFAULTS = {"scope": "tracked", "by": "region", "depth": "direct", "source": voc
 FORECAST_NAMES = ("as_of", "target_date", "horizon_days")
 MAX_HORIZON_DAYS = 3650
 KNOWN = {"start", "end", "region", "organization", "size_class", "licence_class", "pipeline_tag", "top", *CHOICES,
-         *FORECAST_NAMES}
+         *FORECAST_NAMES, "forecast"}
 
 
 class BadParameter(ValueError):
@@ -45,10 +45,12 @@ class ChartParams:
     as_of: dt.date | None = None
     target_date: dt.date | None = None
     horizon_days: int | None = None
+    forecast: bool = False  # relative-adoption: draw each model's adoption forecast (forecast=1)
 
     def key(self) -> str:
         return (f"{self.filters.key()}&top={self.top}&by={self.by}&depth={self.depth}&source={self.source}"
-                f"&as_of={self.as_of}&target_date={self.target_date}&horizon_days={self.horizon_days}")
+                f"&as_of={self.as_of}&target_date={self.target_date}&horizon_days={self.horizon_days}"
+                f"&forecast={int(self.forecast)}")
 
     def query(self) -> str:
         """The canonical query string (what permalinks and exports carry)."""
@@ -71,6 +73,8 @@ class ChartParams:
         for name in FORECAST_NAMES:
             if getattr(self, name) is not None:
                 q[name] = str(getattr(self, name))
+        if self.forecast:
+            q["forecast"] = "1"
         return q.urlencode()
 
 
@@ -124,8 +128,10 @@ def parse(query: QueryDict) -> ChartParams:
                       size_class=size_class, pipeline_tag=pipeline_tag, scope=_choice(query, "scope"),
                       licence_class=licence_class)
     _choice(query, "format")
+    if query.get("forecast", "") not in ("", "0", "1"):
+        raise BadParameter("forecast must be 0 or 1")
     return ChartParams(filters=filters, top=int(top_text), by=_choice(query, "by"), depth=_choice(query, "depth"),
-                       source=_choice(query, "source"), **_forecast(query))
+                       source=_choice(query, "source"), forecast=query.get("forecast") == "1", **_forecast(query))
 
 
 def _forecast(query: QueryDict) -> dict:

@@ -42,7 +42,7 @@ from observatory.charts import lineage as lineage_charts
 from observatory.charts import releases as release_charts
 from observatory.charts import shares as share_charts
 from observatory.charts import tooling_readiness as readiness_charts
-from observatory.dashboards import probe_metrics
+from observatory.dashboards import probe_metrics, relative_forecast
 from observatory.dashboards.params import ChartParams
 
 
@@ -140,8 +140,10 @@ def _relative(p: ChartParams) -> Computed:
     chosen = (table.filter((pl.col("size_class") == size_class) & pl.col("days_since_release").is_not_null())
               .head(p.top)["hub_id"].to_list())
     drawn = curves.filter(pl.col("hub_id").is_in(chosen))
-    return Computed(table, frames.latest_snapshot_date(p.filters.end),
-                    extra={"curves": drawn, "reference": reference},
+    extra = {"curves": drawn, "reference": reference}
+    if p.forecast:
+        extra["forecast"] = relative_forecast.drawn_forecast(chosen, p.filters.end)
+    return Computed(table, frames.latest_snapshot_date(p.filters.end), extra=extra,
                     info={"size_class": size_class, **_flags(p, drawn["model_id"].unique())})
 
 
@@ -307,7 +309,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            lambda p: ["daily-series", "hub", "atom"], _relative,
            lambda c, p: adoption_charts.relative_adoption(c.extra["curves"], c.extra["reference"],
                                                           size_class=c.info["size_class"], as_of=c.as_of,
-                                                          note=c.info.get("flag_note")),
+                                                          note=c.info.get("flag_note"), forecast=c.extra.get("forecast")),
+           uses=("start", "end", "region", "organization", "size_class", "pipeline_tag", "scope", "forecast"),
            methodology={"metric": adoption.RAM_METHODOLOGY, **DOWNLOAD_METHODOLOGY}),
     Metric("adoption-forecast", "Adoption forecast",
            "Cumulative downloads and fine-tunes forecast at 90, 180 and 365 days (and a chosen date) with "

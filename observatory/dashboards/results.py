@@ -87,6 +87,8 @@ def normalised(name: str, params: ChartParams) -> ChartParams:
     changes = {"start": start, "end": end, **unused}
     # The forecast's own parameters change nothing elsewhere: dropped, one cache entry.
     forecast_unused = {n: None for n in FORECAST_NAMES if n not in metric.uses}
+    if "forecast" not in metric.uses:
+        forecast_unused["forecast"] = False
     return dataclasses.replace(params, filters=dataclasses.replace(f, **changes), **forecast_unused)
 
 
