@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_CACHE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast mutation lint web-env test-env chromium migrate bootstrap worker beat
+.PHONY: run serve test test-fast mutation lint web-env test-env chromium chromium-if-possible migrate bootstrap worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,13 @@ chromium:
 	  echo "installing Debian's chromium (for image export and browser tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-run: web-env
+# make run tries the same install; where it cannot (no root, no apt) it says so and starts anyway:
+# the chart pages' image exports are then drawn in the reader's browser by plotly.js.
+chromium-if-possible:
+	@$(MAKE) --no-print-directory chromium 2>/dev/null || echo "note: Chromium could not be installed" \
+	  "(needs root and apt-get); image exports will be drawn in the browser (plotly.js) instead"
+
+run: web-env chromium-if-possible
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

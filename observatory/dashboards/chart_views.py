@@ -20,7 +20,7 @@ from observatory.charts.embedding import figure_html
 from observatory.dashboards import results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
 from observatory.dashboards.registry import METRICS, Computed
-from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes
+from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes, server_export_available
 from observatory.exports.tables import rows_to_csv
 from observatory.labs.audit import client_ip
 from observatory.labs.limits import LimitExceeded, hit
@@ -87,6 +87,10 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
     except BadParameter as exc:
         return render(request, "dashboards/bad_request.html", {"error": str(exc)}, status=400)
 
+    # Without Chromium here the page's export buttons draw images in the reader's browser
+    # (dashboard.js); the page says which, so pages built either way are cached apart.
+    server_export = server_export_available()
+
     def build() -> bytes:
         query = params.query()
         suffix = f"?{query}" if query else ""
@@ -100,14 +104,14 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
             "licence_classes": LICENCE_CLASS_VALUES,
             "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
             "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
-            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],
+            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"], "server_export": server_export,
         }
         return render_to_string("dashboards/chart.html", context, request=request).encode()
 
     # The whole page, like the JSON: building its chart HTML is most of a request's time. Keyed by
     # the query as asked (the form shows it), not the normalised one.
     try:
-        page = results.remembered(_page_kind(request, "page"), name, params, build,
+        page = results.remembered(_page_kind(request, "page" if server_export else "page-browser-export"), name, params, build,
                                   charge=_compute_charge(request), normalise=False)
     except LimitExceeded as exc:
         return _too_many_page(request, exc)

@@ -57,12 +57,22 @@ def render_slot():
             _in_flight -= 1
 
 
+def chromium_path() -> str:
+    return getattr(settings, "CHROMIUM_PATH", None) or os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+
+
+def server_export_available() -> bool:
+    """Whether this process can render images (the check figure_bytes makes first). The chart page
+    asks it too: without Chromium its export buttons draw the image in the reader's browser."""
+    return os.path.exists(chromium_path())
+
+
 def _ensure_browser() -> None:
     global _started
     if _started:
         return
-    path = getattr(settings, "CHROMIUM_PATH", None) or os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
-    if not os.path.exists(path):
+    path = chromium_path()
+    if not server_export_available():
         raise ExportUnavailable(f"image export needs Chromium at {path} (set CHROMIUM_PATH or install chromium)")
     os.environ.setdefault("BROWSER_PATH", path)
     import kaleido
