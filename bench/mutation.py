@@ -69,7 +69,39 @@ MODULES = [
 # and why.
 _INFERRED = ("country_region returns a str for every value (the country column is NOT NULL text), so polars infers "
              "String, and an empty column keeps String too (checked): the result and its schema are the same")
+_SQL_CASE = ("SQL keywords, function names and unquoted identifiers are case-insensitive on SQLite and "
+             "PostgreSQL (which folds unquoted names to lower case): the same query")
+_NO_PARAMS = ("a query without placeholders runs the same with params None as with []: cursor.execute(sql, None) "
+              "and _inline(sql, None) (`if params`) both take it as no parameters")
+_NULL_BOUND = ("pl.lit(None) as the window's bound: min_horizontal/max_horizontal skip nulls, so the row's own date "
+               "bounds it, as the original's pl.col does (the tests with no start or end pass both ways)")
+_Q = "observatory.analytics.quality."
+
+
+def _quality(name: str, contains: str, why: str) -> dict[str, str]:
+    return {"mutant": _Q + name, "contains": contains, "why": why}
+
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/quality.py": [
+        _quality("x_coverage__mutmut_8", "select source, count(distinct", _SQL_CASE),
+        _quality("x_coverage__mutmut_9", "SELECT SOURCE, COUNT(DISTINCT MODEL_ID)", _SQL_CASE),
+        _quality("x_coverage__mutmut_11", '"group by source"', _SQL_CASE),
+        _quality("x_coverage__mutmut_12", '"GROUP BY SOURCE"', _SQL_CASE),
+        _quality("x_stored_issues__mutmut_8", "select source, model_id", _SQL_CASE),
+        _quality("x_stored_issues__mutmut_9", "SELECT SOURCE, MODEL_ID", _SQL_CASE),
+        _quality("x_crawl_gaps__mutmut_5", "JULIANDAY(Q.DATE) - JULIANDAY(Q.PREVIOUS)", _SQL_CASE),
+        _quality("x_crawl_gaps__mutmut_10", '"Q.DATE - Q.PREVIOUS"', _SQL_CASE),
+        _quality("x_coverage__mutmut_2", '"GROUP BY source", None,', _NO_PARAMS),
+        _quality("x_stored_issues__mutmut_2", "None, ISSUE_SCHEMA)", _NO_PARAMS),
+        _quality("x_crawl_gaps__mutmut_13", 'None, {"model_id": pl.Int64', _NO_PARAMS),
+        _quality("x_contradictions__mutmut_3", 'None, {"source": pl.Utf8', _NO_PARAMS),
+        _quality("x_flagged_in_view__mutmut_21", "lo = pl.lit(start) if (start) or True", _NULL_BOUND),
+        _quality("x_flagged_in_view__mutmut_28", "hi = pl.lit(end) if (end) or True", _NULL_BOUND),
+        _quality("x_all_issues__mutmut_8", "crawl_gaps()], )",
+                 "the three frames have exactly ISSUE_SCHEMA's dtypes (each one's schema is asserted), so a "
+                 "plain vertical concat gives what the relaxed one does"),
+    ],
     "observatory/analytics/releases.py": [
         {"mutant": "observatory.analytics.releases.x_notable_releases_by_region__mutmut_38",
          "contains": "return_dtype=None", "why": _INFERRED},

@@ -84,11 +84,14 @@ def stored(db):
     DownloadSnapshot.objects.create(model=b, date=day(1, 3), downloads_all_time=None, source="daily-series")
     DataQualityIssue.objects.create(source="daily-series", model=b, hub_id="o/b", kind="gap", date=day(1, 4),
                                     end_date=day(1, 5), days=2, detail="two days")
+    DataQualityIssue.objects.create(source="daily-series", model=b, hub_id="o/b", kind="no-samples", date=None,
+                                    end_date=None, days=0, detail="no sample at all")
     return a.id, b.id
 
 
 def test_it_lists_a_later_all_time_count_below_an_earlier_cumulative_count(stored):
     a, b = stored
+    assert quality.contradictions().schema == pl.Schema(quality.ISSUE_SCHEMA)
     assert rows(quality.contradictions()) == sorted([
         ("crawl", a, "o/a", "contradiction", day(1, 5), day(1, 5), 1,
          "the all-time count 140 is below the cumulative count 150 the model already had: a contradiction, not drawn"),
@@ -99,6 +102,7 @@ def test_it_lists_a_later_all_time_count_below_an_earlier_cumulative_count(store
 
 def test_it_lists_the_days_between_two_crawls(stored):
     a, _ = stored
+    assert quality.crawl_gaps().schema == pl.Schema(quality.ISSUE_SCHEMA)
     assert rows(quality.crawl_gaps()) == [
         ("crawl", a, "o/a", "gap", day(1, 3), day(1, 4), 2,
          "2 days without a crawl: the rise since the previous crawl lands on 2025-01-05")]
@@ -106,14 +110,19 @@ def test_it_lists_the_days_between_two_crawls(stored):
 
 def test_it_orders_every_entry_by_source_model_and_date(stored):
     got = quality.all_issues()
+    assert got.schema == pl.Schema(quality.ISSUE_SCHEMA)
     assert rows(got, "source", "hub_id", "kind", "date") == [
         ("crawl", "o/a", "gap", day(1, 3)), ("crawl", "o/a", "contradiction", day(1, 5)),
-        ("daily-series", "o/b", "contradiction", day(1, 2)), ("daily-series", "o/b", "gap", day(1, 4))]
-    assert rows(quality.stored_issues(), "source", "model_id", "kind", "days", "detail") == [
-        ("daily-series", stored[1], "gap", 2, "two days")]
+        ("daily-series", "o/b", "contradiction", day(1, 2)), ("daily-series", "o/b", "gap", day(1, 4)),
+        ("daily-series", "o/b", "no-samples", None)]  # an undated entry last
+    stored_rows = quality.stored_issues()
+    assert stored_rows.schema == pl.Schema(quality.ISSUE_SCHEMA)
+    assert sorted(rows(stored_rows, "source", "model_id", "kind", "days", "detail")) == [
+        ("daily-series", stored[1], "gap", 2, "two days"), ("daily-series", stored[1], "no-samples", 0, "no sample at all")]
 
 
 def test_it_gives_each_sources_coverage(stored):
+    assert quality.coverage().columns == ["source", "models", "rows", "first_date", "last_date"]
     assert sorted(rows(quality.coverage())) == [("crawl", 1, 4, day(1, 1), day(1, 6)),
                                                 ("daily-series", 1, 3, day(1, 1), day(1, 3))]
 
