@@ -18,7 +18,7 @@ SAFE_NAME = vocab.HUB_NAMESPACE  # a Hub namespace, by the Hub's rule
 SAFE_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CHOICES = {
     "scope": ("tracked", "all"),
-    "by": ("region", "organization", "base"),
+    "by": ("region", "organization", "base", "family"),
     "depth": ("direct", "tree"),
     "source": vocab.GAP_SOURCES,
     "format": ("json", "csv"),

@@ -17,6 +17,7 @@ from ingest import download_measures
 from observatory import vocab
 from observatory.analytics import (
     adoption,
+    concentration,
     derivatives,
     fine_tunability,
     finetunes,
@@ -33,6 +34,7 @@ from observatory.analytics import (
 )
 from observatory.analytics.filters import Filters, filter_models
 from observatory.charts import adoption as adoption_charts
+from observatory.charts import concentration as concentration_charts
 from observatory.charts import fine_tunability as fine_tunability_charts
 from observatory.charts import finetunes as finetune_charts
 from observatory.charts import forecast as forecast_charts
@@ -120,6 +122,30 @@ def _share(p: ChartParams) -> Computed:
     return Computed(rows, frames.latest_snapshot_date(p.filters.end), info=_flags(p, models["model_id"]))
 
 
+def concentration_by(p: ChartParams) -> str:
+    # The chart's `by` is organisation unless a family is asked for ('base' reads as one too);
+    # the default `by` (region) would be five groups at most, no concentration measure.
+    return "family" if p.by in ("family", "base") else "organization"
+
+
+def _concentration(p: ChartParams) -> Computed:
+    f, by = p.filters, concentration_by(p)
+    cells = _gain_cells(p) if by == "organization" else None
+    if cells is not None:
+        gains_by = cells.select("date", pl.col("organization").alias("group"), pl.col("gain").alias("increment"))
+        model_ids = None
+    else:
+        everyone = frames.models(("hub_id",))
+        models = filter_models(everyone, f)
+        groups = (models.select("model_id", pl.col("organization").alias("group")) if by == "organization" else
+                  concentration.family_roots(frames.edges(), models, everyone).rename({"family": "group"}))
+        gains_by = adoption.daily_increments(frames.snapshots(end=f.end, filters=f), end=f.end).join(
+            groups, on="model_id").select("date", "group", "increment")
+        model_ids = models["model_id"]
+    rows = concentration.concentration(gains_by, start=f.start, end=f.end)
+    return Computed(rows, frames.latest_snapshot_date(f.end), info={"by": by, **_flags(p, model_ids)})
+
+
 def relative_adoption_table(p: ChartParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(RAM table, snapshots, models) for the filters: the one RAM computation the table, the
     chart, the model card and the model API all read (through the relative-adoption metric)."""
@@ -165,11 +191,15 @@ def adoption_forecast(p: ChartParams) -> Computed:
 
 # --- lineage, licences, releases --------------------------------------------------------------
 
+def _base(by: str) -> str:
+    return "base" if by == "family" else by  # a family (download-concentration's `by`) is grouped by its base
+
+
 def _derivatives(p: ChartParams) -> Computed:
     # A direct count needs only the edges of the derivatives in scope; a tree walk needs them all.
     edges = frames.edges(p.filters) if p.depth == "direct" else frames.edges()
     models, orgs = _models(p, "created_date"), frames.organizations()
-    rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=p.by, start=p.filters.start,
+    rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=_base(p.by), start=p.filters.start,
                                            end=p.filters.end, top_n=p.top)
     share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=p.filters.start, end=p.filters.end)
     return Computed(rows, _max_date(models.drop_nulls("created_date"), "created_date"), extra={"finetune_share": share})
@@ -180,7 +210,7 @@ def _finetunes(p: ChartParams) -> Computed:
     # data's, not the selection's. 3,903 bases x 35 months at most: no SQL-side filtering needed.
     counts, f = frames.finetune_counts(), p.filters
     rows = finetunes.finetunes_by_origin(counts, frames.organizations(), start=f.start, end=f.end, regions=f.regions,
-                                         organization=f.organization, scope=f.scope, by=p.by, top_n=p.top)
+                                         organization=f.organization, scope=f.scope, by=_base(p.by), top_n=p.top)
     partial = finetunes.partial_month(counts)
     return Computed(rows, finetunes.observation_end(counts),
                     info={"partial_month_left_out": partial.isoformat()[:7] if partial else None})
@@ -286,11 +316,18 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            lambda p: ["daily-series", "hub", "atom"], _share,
            lambda c, p: share_charts.download_share_by_org(c.rows, as_of=c.as_of, note=c.info.get("flag_note")),
            methodology=DOWNLOAD_METHODOLOGY),
+    Metric("download-concentration", "Download concentration",
+           "How concentrated the downloads gained each month are: the Herfindahl-Hirschman index (0-10,000) and "
+           "the top-1/5/10 shares, over organisations or model families (root base models).",
+           lambda p: ["daily-series", "hub", "atom"], _concentration,
+           lambda c, p: concentration_charts.download_concentration(c.rows, by=c.info["by"], scope=p.filters.scope,
+                                                                    as_of=c.as_of, note=c.info.get("flag_note")),
+           methodology={"metric": concentration.METHODOLOGY, **DOWNLOAD_METHODOLOGY}),
     Metric("derivatives-by-base", "Derivatives by base model",
            "New fine-tunes, adapters, quantisations and merges per month, by their base model's region, "
            "organisation or model, directly or through the whole tree.",
            lambda p: ["hub", "atom"], _derivatives,
-           lambda c, p: lineage_charts.derivatives_by_base(c.rows, c.extra["finetune_share"], by=p.by, scope=p.depth,
+           lambda c, p: lineage_charts.derivatives_by_base(c.rows, c.extra["finetune_share"], by=_base(p.by), scope=p.depth,
                                                           as_of=c.as_of),
            # v2: one node per model (any casing, renamed repos through aliases), once per (child, base).
            methodology={"metric": "derivatives-v2"}),
@@ -299,7 +336,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            "(ATOM's chart), from the monthly fine-tune counts per base model; optionally split by organisation.",
            lambda p: ["finetune-counts", "atom"], _finetunes,
            lambda c, p: finetune_charts.finetunes_by_origin(
-               c.rows, by=p.by, scope=p.filters.scope, as_of=c.as_of,
+               c.rows, by=_base(p.by), scope=p.filters.scope, as_of=c.as_of,
                partial_month=dt.date.fromisoformat(c.info["partial_month_left_out"] + "-01")
                if c.info.get("partial_month_left_out") else None),
            uses=("start", "end", "region", "organization", "scope"),
