@@ -128,6 +128,7 @@ def run_probe(self, probe_run_id: int) -> None:
             limits=Limits(max_params_b=settings.PROBE_MAX_PARAMS_B, max_disk_gb=settings.PROBE_MAX_DISK_GB,
                           max_seconds=probe_run.budget_seconds),
             progress=progress, hf_endpoint=settings.HF_ENDPOINT, hf_token=hub_token(probe_run.pk),
+            benchmarks_dir=settings.OBSERVATORY_BENCHMARKS_DIR,
         )
     except ModelRefused as exc:
         Run.objects.fail(run_id, f"refused: {exc}", step="refused")

@@ -297,6 +297,9 @@ REPLAY_HUB_CACHE_DIR = env_path("REPLAY_HUB_CACHE_DIR")
 # --- Probes ----------------------------------------------------------------------------------
 # Hub id → local directory or GGUF file; how offline and air-gapped hosts profile by Hub id.
 PROBE_LOCAL_SOURCES = env_mapping("PROBE_LOCAL_SOURCES")
+# The public benchmark files (HellaSwag, MMLU-Redux, GSM8K) the benchmark probe can run; see probes/public_sets.py.
+OBSERVATORY_BENCHMARKS_DIR = env_path("OBSERVATORY_BENCHMARKS_DIR",
+                                      OBSERVATORY_DATA_DIR / "benchmarks" if OBSERVATORY_DATA_DIR else None)
 PROBE_MAX_PARAMS_B = env_float("PROBE_MAX_PARAMS_B", 16.0, minimum=0.001)
 PROBE_MAX_DISK_GB = env_float("PROBE_MAX_DISK_GB", 40.0, minimum=0.001)
 PROBE_HEARTBEAT_STALE_SECONDS = env_int("PROBE_HEARTBEAT_STALE_SECONDS", 300, minimum=5)

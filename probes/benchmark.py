@@ -16,6 +16,7 @@ import time
 from probes.itemsets import ItemSet
 from probes.loading import LoadedModel
 from probes.progress import Reporter
+from probes.public_sets import extract_flexible, extract_strict, gsm8k_exact, public_metrics
 
 DEFAULT_CONFIG = {"item_set": "benchmark-v1", "limit": None, "batch_size": 32, "max_new_tokens": 6,
                   "gen_batch_size": 16, "target_delimiter": " "}
@@ -92,26 +93,46 @@ def shared_context_loglikelihoods(loaded: LoadedModel, groups: list[tuple[list[i
 
 
 def generate_answers(loaded: LoadedModel, prompts: list[str], *, max_new_tokens: int, batch_size: int,
-                     report: Reporter | None = None) -> list[str]:
-    """Greedy generation until a newline (lm-eval's `until: ["\\n"]`), left-padded batches."""
+                     report: Reporter | None = None, until: list[str] | None = None) -> list[str]:
+    """Greedy generation until a stop string (lm-eval's `until`, default `["\\n"]`), left-padded
+    batches (a public set's longest prompt first, as lm-eval orders them); a batch stops once every row holds a
+    stop string, since greedy tokens past it are cut anyway."""
     import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
 
+    from probes.public_sets import cut_at_stops
+
+    until = until or ["\n"]
     tokenizer, model = loaded.tokenizer, loaded.model
     tokenizer.padding_side = "left"
-    outputs: list[str] = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
+
+    class AllStopped(StoppingCriteria):
+        def __init__(self, width: int):
+            self.width = width
+
+        def __call__(self, input_ids, scores, **kwargs):
+            texts = tokenizer.batch_decode(input_ids[:, self.width:], skip_special_tokens=True)
+            return all(any(stop in text for stop in until) for text in texts)
+
+    order = list(range(len(prompts)))
+    if until != ["\n"]:  # the project's own set keeps its file order (its results stay as they were)
+        order.sort(key=lambda i: -len(prompts[i]))
+    outputs: list[str | None] = [None] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        picked = order[start:start + batch_size]
+        chunk = [prompts[i] for i in picked]
         enc = tokenizer(chunk, return_tensors="pt", padding=True).to(loaded.device)
+        width = enc["input_ids"].shape[1]
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
-        for row in out[:, enc["input_ids"].shape[1]:]:
-            text = tokenizer.decode(row, skip_special_tokens=True)
-            outputs.append(text.split("\n")[0])
+                                 pad_token_id=tokenizer.pad_token_id,
+                                 stopping_criteria=StoppingCriteriaList([AllStopped(width)]))
+        for i, row in zip(picked, out[:, width:]):
+            outputs[i] = cut_at_stops(tokenizer.decode(row, skip_special_tokens=True), until)
         if report is not None:
             report(min(1.0, (start + len(chunk)) / len(prompts)), f"generating {start + len(chunk)}/{len(prompts)}")
     tokenizer.padding_side = "right"
-    return outputs
+    return [o or "" for o in outputs]
 
 
 def run_benchmark(loaded: LoadedModel, item_set: ItemSet, config: dict, report: Reporter) -> dict:
@@ -144,12 +165,22 @@ def run_benchmark(loaded: LoadedModel, item_set: ItemSet, config: dict, report: 
                          "acc_norm": float(pred_norm == item["gold"]), "loglikelihoods": [round(x, 4) for x in lls]})
     gen_started = time.perf_counter()
     gen = item_set.gen
-    answers = generate_answers(loaded, [g["context"] for g in gen], max_new_tokens=config["max_new_tokens"],
-                               batch_size=config["gen_batch_size"], report=report.part(0.7, 0.3)) if gen else []
+    # A public set's items carry lm-eval's generation settings (gsm8k: 256 tokens, until "Question:").
+    answers = generate_answers(loaded, [g["context"] for g in gen],
+                               max_new_tokens=gen[0].get("max_new_tokens", config["max_new_tokens"]) if gen else 0,
+                               batch_size=config["gen_batch_size"], report=report.part(0.7, 0.3),
+                               until=gen[0].get("until") if gen else None) if gen else []
     gen_seconds = time.perf_counter() - gen_started
     for item, answer in zip(gen, answers):
-        per_item.append({"id": item["id"], "kind": item["kind"], "format": "gen",
-                         "exact_match": float(answer.strip() == item["answer"].strip()), "output": answer})
+        row = {"id": item["id"], "kind": item["kind"], "format": "gen", "output": answer}
+        if item.get("scoring") == "gsm8k":
+            strict, flexible = extract_strict(answer), extract_flexible(answer)
+            row.update(exact_match_strict=gsm8k_exact(strict, item["answer"]),
+                       exact_match_flexible=gsm8k_exact(flexible, item["answer"]), strict=strict, flexible=flexible)
+            row["exact_match"] = row["exact_match_strict"]
+        else:
+            row["exact_match"] = float(answer.strip() == item["answer"].strip())
+        per_item.append(row)
 
     def mean(values: list[float]) -> float | None:
         return round(sum(values) / len(values), 6) if values else None
@@ -179,6 +210,8 @@ def run_benchmark(loaded: LoadedModel, item_set: ItemSet, config: dict, report: 
         "gen_seconds": round(gen_seconds, 3),
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
+    metrics.update(public_metrics(item_set.name, per_item, item_set.items))
+    metrics["items_per_second"] = round(len(per_item) / metrics["wall_seconds"], 3) if metrics["wall_seconds"] else None
     return {"metrics": metrics, "per_item": per_item}
 
 

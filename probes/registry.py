@@ -43,6 +43,7 @@ class Context:
     spec: str  # the model as asked (Hub id or local path)
     versions: dict  # the result's versions (probes.result.versions())
     load_error: str = ""  # why the model did not load (only for probes that run unloaded)
+    benchmarks_dir: Any = None  # settings.OBSERVATORY_BENCHMARKS_DIR: the public item sets' files
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,14 @@ def _checks(own: dict, columns: list[dict]) -> list[tuple[str, list[str]]]:
 def _run_benchmark(loaded, config: dict, report, context: Context) -> dict:
     from probes.benchmark import lm_eval_results, run_benchmark
     from probes.itemsets import load_item_set
+    from probes.public_sets import NAMES as PUBLIC_SETS
+    from probes.public_sets import load_public_set
 
-    body = run_benchmark(loaded, load_item_set(config["item_set"], limit=config["limit"]), config, report)
+    name, limit = config["item_set"], config["limit"]
+    # Read (and checked) whole before the model sees an item: a malformed file leaves no partial result.
+    items = load_public_set(name, context.benchmarks_dir, limit=limit) if name in PUBLIC_SETS \
+        else load_item_set(name, limit=limit)
+    body = run_benchmark(loaded, items, config, report)
     return {**body, "lm_eval": lm_eval_results(context.spec, body["metrics"], config, context.versions)}
 
 

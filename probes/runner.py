@@ -27,6 +27,7 @@ def run_probe(
     progress: ProgressCallback | None = None,
     hf_endpoint: str | None = None,
     hf_token: str | None = None,
+    benchmarks_dir=None,
 ) -> dict:
     """Raises ModelRefused (nothing was loaded), ProbeTimeout or ProbeInterrupted; else a result."""
     entry = registry.get(probe)
@@ -52,7 +53,8 @@ def run_probe(
     try:
         run_versions = versions()
         body = entry.run(loaded, config, body_report,
-                         registry.Context(spec=spec, versions=run_versions, load_error=load_error))
+                         registry.Context(spec=spec, versions=run_versions, load_error=load_error,
+                                          benchmarks_dir=benchmarks_dir))
         device_used = loaded.device if loaded else (device or "cpu")
         dtype = loaded.dtype if loaded else ""
         model = {**source.describe(), "name": spec,

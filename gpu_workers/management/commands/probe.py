@@ -54,7 +54,8 @@ class Command(BaseCommand):
             result = run_probe(opts["model"], opts["probe"], revision=opts["revision"], config=overrides,
                                local_sources=dict(settings.PROBE_LOCAL_SOURCES), allow_local_paths=True,
                                limits=limits, device=opts["device"], progress=progress,
-                               hf_endpoint=settings.HF_ENDPOINT, hf_token=settings.HF_TOKEN)
+                               hf_endpoint=settings.HF_ENDPOINT, hf_token=settings.HF_TOKEN,
+                               benchmarks_dir=settings.OBSERVATORY_BENCHMARKS_DIR)
         except (ProbeError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if opts["json_out"]:
