@@ -36,6 +36,7 @@ SCORES = (90, 180)
 MIN_CLASS = 5
 FOLDS = 10
 ACTIVE = 5  # fine-tunes at t0 for the 'active bases' cells
+NOMINAL = (0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 0.95)  # central intervals whose observed coverage the calibration plot shows
 
 
 def fold_of(hub_id: str) -> int:
@@ -103,14 +104,18 @@ def backtest(all_series, forecast, fits, *, monthly: bool = False) -> dict:
                         continue
                     actual = s.at(target)
                     p10, p50, p90 = forecast.quantiles_y(growth, known, t0, target)
+                    bounds = forecast.quantiles_y(growth, known, t0, target,
+                                                  tuple(q for c in NOMINAL for q in (0.5 - c / 2, 0.5 + c / 2)))
+                    inside = [bool(bounds[2 * i] <= actual <= bounds[2 * i + 1]) for i in range(len(NOMINAL))]
                     naive = math.log1p(math.expm1(y0) + max(rate, 0.0) * (target - t0))
                     rise = rises.get((s.size_class, nominal_t0, nominal), rises.get((None, nominal_t0, nominal)))
                     keys = [f"{nominal_t0}->{nominal}"]
                     if monthly and math.expm1(y0) >= ACTIVE:  # most bases never get a fine-tune: 0 is easy
                         keys.append(f"{nominal_t0}->{nominal} (>= {ACTIVE} at t0)")
                     for key in keys:
-                        cell = cells.setdefault(key, {"cover": [], "err": [], "b1": [], "b2": []})
+                        cell = cells.setdefault(key, {"cover": [], "err": [], "b1": [], "b2": [], "nominal": []})
                         cell["cover"].append(p10 <= actual <= p90)
+                        cell["nominal"].append(inside)
                         cell["err"].append(abs(p50 - actual))
                         cell["b1"].append(abs(naive - actual))
                         if rise is not None:
@@ -122,14 +127,20 @@ def backtest(all_series, forecast, fits, *, monthly: bool = False) -> dict:
         out[key] = {"n": len(c["err"]), "coverage_80": round(sum(c["cover"]) / len(c["cover"]), 3),
                     "mdale": round(mdale, 4), "mdale_last_30_day_rate": round(b1, 4),
                     "mdale_class_median_curve": round(b2, 4),
-                    "improvement_vs_better_baseline": round(1 - mdale / better, 3) if better > 0 else None}
+                    "improvement_vs_better_baseline": round(1 - mdale / better, 3) if better > 0 else None,
+                    "coverage_by_nominal": {str(level): round(float(np.mean([row[i] for row in c["nominal"]])), 3)
+                                            for i, level in enumerate(NOMINAL)}}
     return out
 
 
 def pooled(cells: dict) -> dict:
     cells = {k: c for k, c in cells.items() if "(" not in k}
     n = sum(c["n"] for c in cells.values())
-    return {"n": n, "coverage_80": round(sum(c["coverage_80"] * c["n"] for c in cells.values()) / n, 3) if n else None}
+    return {"n": n, "coverage_80": round(sum(c["coverage_80"] * c["n"] for c in cells.values()) / n, 3) if n else None,
+            # The calibration plot's points (methodology page): each nominal central interval's coverage.
+            "coverage_by_nominal": {str(level): round(sum(c["coverage_by_nominal"][str(level)] * c["n"]
+                                                          for c in cells.values()) / n, 3) if n else None
+                                    for level in NOMINAL}}
 
 
 def _paper_rows(data_dir: Path) -> dict[str, tuple[list[float], float, float, float]]:

@@ -14,7 +14,7 @@ from observatory.analytics.frames import DAILY_SOURCES
 from observatory.catalog.models import DataQualityIssue, DownloadSnapshot, HubModel, LeaderboardEntry, LineageEdge, Organization
 from observatory.charts.embedding import figure_html
 from observatory.charts.theme import REGION_COLOURS, finish
-from observatory.dashboards import model_forecast, model_presenter
+from observatory.dashboards import forecast_backtest, model_forecast, model_presenter
 from observatory.dashboards.gap_comparison import epoch_comparison
 from observatory.dashboards.registry import GAP_SOURCES, METRICS
 
@@ -140,4 +140,5 @@ def organization(request: HttpRequest, namespace: str) -> HttpResponse:
 def methodology(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboards/methodology.html", {"metrics": METRICS.values(), "gap_sources": GAP_SOURCES,
                                                            "download_sources": SOURCES.values(),
-                                                           "epoch_gap": epoch_comparison()})
+                                                           "epoch_gap": epoch_comparison(),
+                                                           "forecast_backtest": forecast_backtest.summary()})
