@@ -26,7 +26,9 @@ FIELDS = ("hub_id", "revision", "probes", "visibility", "access_token", "config"
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _ACCESS_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 # Per-probe options a lab may set; everything else in a probe's config is the project's fixed default.
-CONFIG_KNOBS = {"benchmark": {"limit": (1, 10_000)}}
+# An integer option is (low, high); a text option is the tuple of its allowed values.
+CONFIG_KNOBS = {"benchmark": {"limit": (1, 10_000),
+                              "item_set": ("benchmark-v1", "hellaswag", "mmlu-redux", "gsm8k")}}
 
 
 class Invalid(ValueError):
@@ -143,6 +145,10 @@ def check_config(value, probes: tuple[str, ...]) -> dict:
             if key not in knobs:
                 allowed = sorted(knobs) or "none"
                 raise ValueError(f"{probe}: unknown option {str(key)[:40]!r} (settable: {allowed})")
+            if all(isinstance(v, str) for v in knobs[key]):
+                if option not in knobs[key]:
+                    raise ValueError(f"{probe}.{key} must be one of {', '.join(knobs[key])}")
+                continue
             low, high = knobs[key]
             if isinstance(option, bool) or not isinstance(option, int) or not low <= option <= high:
                 raise ValueError(f"{probe}.{key} must be an integer from {low} to {high}")

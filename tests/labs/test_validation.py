@@ -58,10 +58,16 @@ def test_it_refuses_malformed_access_tokens(token):
     assert set(errors_for(access_token=token)) == {"access_token"}
 
 
+def test_it_lets_a_lab_ask_for_a_public_item_set():
+    req = parse_submission({**GOOD, "probes": ["benchmark"], "config": {"benchmark": {"item_set": "gsm8k", "limit": 30}}})
+    assert req.config == {"benchmark": {"item_set": "gsm8k", "limit": 30}}
+
+
 @pytest.mark.parametrize("config", [
     {"benchmark": {"limit": 0}}, {"benchmark": {"limit": 10_001}}, {"benchmark": {"limit": "5"}},
     {"benchmark": {"limit": True}}, {"benchmark": {"limit": 2.5}}, {"benchmark": {"trust_remote_code": True}},
     {"tooling": {"x": 1}}, {"finetune": {}}, {"benchmark": []}, [], "limit=5",
+    {"benchmark": {"item_set": "hellaswag-v9"}}, {"benchmark": {"item_set": ["gsm8k"]}}, {"benchmark": {"item_set": 1}},
 ])
 def test_it_refuses_config_outside_the_settable_knobs(config):
     probes = ["tooling", "benchmark"] if not (isinstance(config, dict) and "finetune" in config) else ["tooling"]
