@@ -49,6 +49,17 @@ run: web-env chromium-if-possible
 	$(BIN)/python manage.py bootstrap --if-empty
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The single-host production set (see README, Production): gunicorn, one default,crawl worker,
+# one gpu worker where the probes extra is installed, exactly one beat, all under honcho (Procfile).
+# Ctrl-C: honcho sends SIGTERM to each process group and SIGKILLs what is left after 5 s.
+SERVE_PROCS = web worker beat$(shell $(BIN)/python -c "import importlib.util as u; \
+	  print(' gpu' if all(u.find_spec(m) for m in ('torch', 'peft', 'transformers')) else '')" 2>/dev/null)
+serve: web-env chromium-if-possible
+	@test -n "$$DATABASE_URL" && test -n "$$REDIS_URL" || \
+	  { echo "make serve needs DATABASE_URL and REDIS_URL (and SECRET_KEY); see README, Production"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	BIN=$(BIN) WEB_BIND=$(HOST):$(PORT) $(BIN)/honcho -f Procfile start $(SERVE_PROCS)
+
 test: test-env chromium
 	@psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='observatory'" | grep -q 1 \
 	  || createdb -h 127.0.0.1 -U postgres observatory
