@@ -1,6 +1,6 @@
 from django.urls import path
 
-from observatory.dashboards import api, chart_views, data_quality, openapi, pages, views
+from observatory.dashboards import api, chart_views, data_quality, family_views, openapi, pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,9 @@ urlpatterns = [
     path("api/organizations", api.organizations_list, name="api-organizations"),
     path("api/lineage", api.lineage, name="api-lineage"),
     path("api/snapshots", api.snapshots, name="api-snapshots"),
+    path("api/families/<str:org>/<str:name>", family_views.family_api, name="api-family"),
+    path("families/<str:org>/<str:name>", family_views.family_page, name="family"),
+    path("families/<str:org>/<str:name>/<slug:chart>.<str:fmt>", family_views.family_image, name="family-image"),
     path("api/schema", openapi.schema, name="api-schema"),
     path("methodology", pages.methodology, name="methodology"),
     path("data-quality", data_quality.page, name="data-quality"),
