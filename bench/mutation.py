@@ -82,7 +82,16 @@ def _quality(name: str, contains: str, why: str) -> dict[str, str]:
     return {"mutant": _Q + name, "contains": contains, "why": why}
 
 
+_A = "observatory.analytics.adoption."
+_INNER = "how='inner' is polars' default for join: dropping the argument changes nothing"
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/adoption.py": [
+        {"mutant": _A + "x_adoption_curves__mutmut_36", "contains": 'on="model_id", )', "why": _INNER},
+        {"mutant": _A + "x_relative_adoption__mutmut_25", "contains": '.join(reference, on=["size_class", "days"], )',
+         "why": "every (size_class, days) of `latest` is a group of `curves`, from which `reference` is built, so "
+                "the left join never misses a row and an inner join keeps the same rows"},
+    ],
     "observatory/analytics/quality.py": [
         _quality("x_coverage__mutmut_8", "select source, count(distinct", _SQL_CASE),
         _quality("x_coverage__mutmut_9", "SELECT SOURCE, COUNT(DISTINCT MODEL_ID)", _SQL_CASE),

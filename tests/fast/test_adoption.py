@@ -50,7 +50,7 @@ def test_it_gives_an_empty_table_for_an_empty_window_and_refuses_an_unknown_scop
     empty = adoption.cumulative_downloads_by_region(SNAPSHOTS, CATALOGUE, start=day(2, 1))
     assert empty.is_empty()
     assert empty.schema == pl.Schema({"date": pl.Date, "region": pl.Utf8, "cumulative_downloads": pl.Int64})
-    with pytest.raises(ValueError, match="scope"):
+    with pytest.raises(ValueError, match=r"^scope must be 'tracked' or 'all'$"):
         adoption.cumulative_downloads_by_region(SNAPSHOTS, CATALOGUE, scope="everything")
 
 
@@ -60,6 +60,13 @@ def test_it_orders_regions_by_the_fixed_region_list_when_building_the_grid():
                                "increment": [1.0, 2.0]})
     assert rows(adoption.accumulate_by_region(increments)) == [
         (day(1, 1), "eu", 0), (day(1, 1), "unknown", 1), (day(1, 2), "eu", 2), (day(1, 2), "unknown", 1)]
+
+
+def test_it_leaves_out_a_region_outside_the_vocabulary():
+    increments = pl.DataFrame({"date": [day(1, 1)], "region": ["atlantis"], "increment": [1.0]})
+    got = adoption.accumulate_by_region(increments)
+    assert got.is_empty()
+    assert got.schema == pl.Schema({"date": pl.Date, "region": pl.Utf8, "cumulative_downloads": pl.Int64})
 
 
 def test_it_gives_daily_increments_within_the_window_with_missing_figures_as_zero():
@@ -79,6 +86,7 @@ RAM_MODELS = models(
     {"model_id": 5, "hub_id": "c/five", "size_class": "10-50B", "release_date": day(1, 1)},
     {"model_id": 7, "hub_id": "c/seven", "size_class": "10-50B", "release_date": day(1, 1)},
     {"model_id": 8, "hub_id": "x/unsized", "size_class": None, "release_date": day(1, 1)},
+    {"model_id": 10, "hub_id": "d/alone", "size_class": "50-100B", "release_date": day(1, 1)},  # no counts at all
     {"model_id": 9, "hub_id": "x/undated", "size_class": "1-5B", "release_date": None},
 )
 RAM_SNAPSHOTS = snapshots(
@@ -99,6 +107,8 @@ def test_it_draws_curves_from_counts_since_release_only():
         (1, 0, 10), (1, 2, 50), (2, 0, 20), (2, 2, 30), (3, 0, 5), (4, 0, 7), (5, 0, 0), (7, 0, 0)]
     assert sorted(rows(adoption.adoption_curves(RAM_SNAPSHOTS, RAM_MODELS, end=day(1, 2)), "model_id", "days")) == [
         (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (7, 0)]
+    on_the_end = adoption.adoption_curves(RAM_SNAPSHOTS, RAM_MODELS, end=day(1, 3))
+    assert sorted(rows(on_the_end.filter(pl.col("days") == 2), "model_id")) == [(1,), (2,)]
 
 
 def test_it_takes_the_rank_th_place_made_monotone_and_null_where_too_few_models_have_data():
@@ -138,6 +148,7 @@ def test_it_gives_ram_v1_and_v2_with_the_reason_for_each_missing_value():
         ("x/undated", "1-5B", 40.0, None, None, None, None, None, None, NO_COUNT),
         ("c/five", "10-50B", 0.0, 0, 0, 0, 2, None, None, "the class's 10th place has no downloads yet at this day"),
         ("c/seven", "10-50B", 0.0, 0, 0, 0, 2, None, None, "the class's 10th place has no downloads yet at this day"),
+        ("d/alone", "50-100B", None, None, None, None, None, None, None, NO_COUNT),
         ("b/four", "7-9B", 7.0, 0, 7, None, 1, 1.0, None, "fewer than 2 models of the class have data at day 0"),
     ]
 
