@@ -17,7 +17,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from observatory.charts.embedding import figure_html
-from observatory.dashboards import results
+from observatory.dashboards import data_dates, results
 from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
 from observatory.dashboards.registry import METRICS, Computed
 from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes, server_export_available
@@ -104,7 +104,9 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
             "licence_classes": LICENCE_CLASS_VALUES,
             "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
             "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
-            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"], "server_export": server_export,
+            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],
+            # Where each source this chart reads ends (the stamp is the newest day of its rows).
+            "source_ends": data_dates.source_ends(metric.sources(params)), "server_export": server_export,
         }
         return render_to_string("dashboards/chart.html", context, request=request).encode()
 

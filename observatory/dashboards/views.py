@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +18,7 @@ from observatory.catalog.models import DownloadSnapshot, HubModel, LeaderboardEn
 from observatory.catalog.runs import data_version
 from observatory.charts import adoption as adoption_charts
 from observatory.charts.embedding import figure_html
+from observatory.dashboards import data_dates
 from observatory.dashboards.params import ChartParams
 from observatory.dashboards.registry import METRICS
 from observatory.vocab import REGION_VALUES
@@ -46,7 +47,8 @@ def _summary() -> dict:
             },
             "by_region": dict(Organization.objects.values_list("region").annotate(n=Count("id"))
                               .values_list("region", "n")),
-            "latest_snapshot": DownloadSnapshot.objects.aggregate(latest=Max("date"))["latest"],
+            # The newest day of the daily download history (what "data as of" means: dashboards.data_dates).
+            "latest_snapshot": frames.latest_snapshot_date(),
         }
         cache.set(key, summary, COUNTS_SECONDS)
     return summary
@@ -74,11 +76,14 @@ def _cumulative_chart_html() -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summary = _summary()
-    counts, by_region, latest = summary["counts"], summary["by_region"], summary["latest_snapshot"]
+    counts, by_region = summary["counts"], summary["by_region"]
     context = {
         "counts": counts,
         "regions": [(r, by_region.get(r, 0)) for r in REGION_VALUES],
-        "latest_snapshot": latest,
+        # The stamp means what every chart's does: the newest day of the data shown, here the daily
+        # download history the chart below draws; each source's end beside it.
+        "latest_snapshot": summary["latest_snapshot"],
+        "source_ends": data_dates.home_sources() if counts["models"] else [],
         "chart": _cumulative_chart_html() if counts["snapshots"] else "",
         "today": dt.date.today(),
         "metrics": METRICS.values(),
