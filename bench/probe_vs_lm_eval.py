@@ -1,12 +1,18 @@
 """The benchmark probe against lm-evaluation-harness on the same model object and the same items.
 
     .venv/bin/python bench/probe_vs_lm_eval.py [--model smollm2|gemma|/path/to.gguf] [--limit N]
+    .venv/bin/python bench/probe_vs_lm_eval.py --item-set hellaswag|mmlu-redux|gsm8k --limit N [--data-dir D]
 
 Loads the model once (probes.loading), scores the multiple-choice items of the project's item set
 with the probe, then hands the same model object to lm-eval's HFLM and runs the same items as a
 local task (YAML + JSONL written to a temp dir at run time). Prints both accuracies (they must agree
 within 0.5 point; exit status 1 otherwise), per-item disagreements, and both throughputs as a ratio.
 Needs `pip install -e '.[probes,bench]'`.
+
+With --item-set naming a public set, lm-eval runs its own installed task definitions (the
+`hellaswag`, `mmlu_<subject>` and `gsm8k` YAMLs, included as they are) with only the dataset
+pointed at local files (dataset_path json + data_files, offline) holding the probe's subset; see
+bench/public_lm_eval.py. It also checks that lm-eval built the very prompts the probe scored.
 """
 
 from __future__ import annotations
@@ -52,7 +58,17 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N items of each kind (default: all)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", help="write the numbers here")
+    parser.add_argument("--item-set", default="benchmark-v1",
+                        choices=("benchmark-v1", "hellaswag", "mmlu-redux", "gsm8k"))
+    parser.add_argument("--gen-batch-size", type=int, default=8, help="generation batch (gsm8k), both sides")
+    parser.add_argument("--data-dir", default=os.environ.get("OBSERVATORY_DATA_DIR")
+                        or str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+                        help="the data directory (its benchmarks/ folder); default OBSERVATORY_DATA_DIR")
     args = parser.parse_args()
+    if args.item_set != "benchmark-v1":
+        from public_lm_eval import compare_public
+
+        return compare_public(args)
 
     from probes.benchmark import DEFAULT_CONFIG, run_benchmark
     from probes.itemsets import ItemSet, load_item_set

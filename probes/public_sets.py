@@ -139,7 +139,7 @@ def read_hellaswag(folder: Path) -> list[dict]:
                 raise BenchmarkFileError(path, start + 3 + k, "empty ending")
         label, ctx = context.split(": ", 1)
         items.append({"id": f"hellaswag-{start // 6:05d}", "kind": "hellaswag", "format": "mc",
-                      "activity_label": label, "ctx": ctx,
+                      "activity_label": label, "ctx": ctx, "endings": endings,
                       "context": hellaswag_preprocess(f"{label}: {ctx}"),
                       "choices": [hellaswag_preprocess(e) for e in endings], "gold": int(gold), "answer": ""})
     return items
