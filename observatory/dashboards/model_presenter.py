@@ -17,10 +17,17 @@ from django.db.models import Count
 
 from gpu_workers.tooling_checks import model_timeline
 from ingest.identity import find_model
-from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge
+from observatory.catalog.models import DownloadSnapshot, HubModel, LineageEdge, Run
 from observatory.dashboards.model_forecast import ModelForecast, model_forecast
 from observatory.dashboards.model_ram import model_ram
 from observatory.vocab import is_licence_conflict
+
+# Each public item set's scores as lm-evaluation-harness names them (see the methodology page).
+PUBLIC_SCORES = {
+    "hellaswag": (("accuracy", "acc"), ("accuracy_norm", "acc_norm")),
+    "mmlu-redux": (("accuracy", "acc"), ("accuracy_ok", "acc on items marked OK")),
+    "gsm8k": (("exact_match_strict", "exact match, strict"), ("exact_match_flexible", "exact match, flexible")),
+}
 
 
 def find(hub_id: str) -> HubModel | None:
@@ -74,6 +81,27 @@ class ModelFacts:
     def tooling_timeline(self) -> dict:
         """The tooling probe's dated checks and days to ready (gpu_workers.readiness's rule)."""
         return model_timeline(self.model)
+
+    @cached_property
+    def public_benchmarks(self) -> list[dict]:
+        """The newest public benchmark-probe score on each public item set (HellaSwag, MMLU-Redux,
+        GSM8K), with the subset's size and hash: the figures a model card or paper can be set beside."""
+        from probes.public_sets import NAMES
+        from probes.registry import fmt
+
+        runs = (self.model.probe_runs.filter(public=True, probe="benchmark", run__status=Run.Status.SUCCEEDED)
+                .select_related("run").order_by("-run__finished_at", "-pk"))
+        found: dict[str, dict] = {}
+        for run in runs:
+            metrics = (run.result or {}).get("metrics", {})
+            name = str(metrics.get("item_set", "")).split("[")[0]
+            if name in NAMES and name not in found:
+                found[name] = {"item_set": name, "subset": metrics["item_set"], "items": metrics.get("items"),
+                               "item_set_hash": str(metrics.get("item_set_hash", ""))[:12],
+                               "scores": [(label, fmt(metrics[key], "pct")) for key, label in PUBLIC_SCORES[name]
+                                          if metrics.get(key) is not None],
+                               "finished_at": run.run.finished_at, "probe_run": run.pk}
+        return [found[n] for n in NAMES if n in found]
 
     @cached_property
     def ram(self) -> dict:
