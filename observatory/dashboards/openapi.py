@@ -109,6 +109,19 @@ def document() -> dict:
                                {"name": "name", "in": "path", "required": True,
                                 "schema": {"type": "string", "pattern": HUB_NAME_PATTERN}}],
                 "responses": {"200": _ok("ModelDocument"), "400": ERROR, "404": NOT_FOUND}}},
+            "/api/families/{org}/{name}": {"get": {
+                "summary": "The family tree around a model: its root base and every stored descendant, paged",
+                "operationId": "getFamily",
+                "parameters": [{"name": "org", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": HUB_NAMESPACE_PATTERN}},
+                               {"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string", "pattern": HUB_NAME_PATTERN}},
+                               _q("limit", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500}),
+                               _q("offset", {"type": "integer", "minimum": 0, "maximum": 50_000, "default": 0}),
+                               _q("format", {"type": "string", "enum": ["json", "csv"], "default": "json"})],
+                "responses": {"200": {"description": "The family", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Family"}},
+                    "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": NOT_FOUND}}},
             "/api/organizations": {"get": {"summary": "Organisations", "operationId": "listOrganizations",
                                            "parameters": [_q("region", {"type": "string", "enum": list(REGION_VALUES)}), *PAGING],
                                            "responses": {"200": _ok("OrganizationPage"), "400": ERROR}}},
@@ -189,6 +202,20 @@ def document() -> dict:
                     "known": {"type": "boolean"}}}},
                 "children": {"type": "array", "items": {"type": "object", "properties": {
                     "hub_id": {"type": "string"}, "relation": {"type": "string"}, "source": {"type": "string"}}}}}},
+            "Family": {"type": "object", "required": ["root", "nodes", "edges", "truncated"], "properties": {
+                "model": {"type": "string"}, "root": {"type": "string"}, "total": {"type": "integer"},
+                "offset": {"type": "integer"}, "limit": {"type": "integer"}, "truncated": {"type": "boolean"},
+                "nodes": {"type": "array", "items": {"type": "object", "required": [
+                    "id", "relation", "depth", "downloads", "region", "licence_class", "created_at"], "properties": {
+                    "id": {"type": "string"}, "parent": NULLABLE_STR, "relation": NULLABLE_STR,
+                    "depth": {"type": "integer"}, "downloads": {"type": "integer"}, "region": {"type": "string"},
+                    "licence_class": {"type": "string"}, "created_at": NULLABLE_STR,
+                    "licence_conflict": {"type": "boolean"}}}},
+                "edges": {"type": "array", "items": {"type": "object", "required": ["parent", "child", "relation"],
+                                                     "properties": {"parent": {"type": "string"},
+                                                                    "child": {"type": "string"},
+                                                                    "relation": {"type": "string"},
+                                                                    "licence_conflict": {"type": "boolean"}}}}}},
             "Snapshots": {"type": "object", "required": ["model", "rows"], "properties": {
                 "model": {"type": "string"}, "rows": {"type": "array", "items": {"type": "object", "properties": {
                     "date": {"type": "string", "format": "date"}, "downloads": NULLABLE_INT,
