@@ -85,7 +85,30 @@ def _quality(name: str, contains: str, why: str) -> dict[str, str]:
 _A = "observatory.analytics.adoption."
 _INNER = "how='inner' is polars' default for join: dropping the argument changes nothing"
 
+_D = "observatory.analytics.derivatives."
+_INT_LITERAL = "pl.lit of a Python int is Int32 without a dtype too (checked): the same column"
+_ROW_ORDER = ("only the row order of ancestors() changes, which is no part of its contract: every caller groups or "
+              "joins the pairs (and keep='first' still picks the same row)")
+_DEFAULT_ARG = "the argument dropped is the parameter's default: the same call"
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/derivatives.py": [
+        {"mutant": _D + "x__once_per_base__mutmut_17", "contains": 'pl.lit("XX#XX")',
+         "why": "any prefix holding '#' keeps stored bases' keys apart from Hub ids (which cannot hold '#'): the same "
+                "pairs are kept"},
+        {"mutant": _D + "x__once_per_base__mutmut_6", "contains": 'keep="first", )', "why": _ROW_ORDER},
+        {"mutant": _D + "x__once_per_base__mutmut_33", "contains": "maintain_order=False", "why": _ROW_ORDER},
+        {"mutant": _D + "x__with_base_attributes__mutmut_16", "contains": 'on="child_id", )', "why": _INNER},
+        {"mutant": _D + "x_ancestors__mutmut_109", "contains": '.join(up, on="base_id", )', "why": _INNER},
+        {"mutant": _D + "x_ancestors__mutmut_41", "contains": "pl.lit(1, dtype=None)", "why": _INT_LITERAL},
+        {"mutant": _D + "x_ancestors__mutmut_43", "contains": "pl.lit(1, )", "why": _INT_LITERAL},
+        {"mutant": _D + "x_ancestors__mutmut_136", "contains": "pl.lit(depth, dtype=None)", "why": _INT_LITERAL},
+        {"mutant": _D + "x_ancestors__mutmut_138", "contains": "pl.lit(depth, )", "why": _INT_LITERAL},
+        {"mutant": _D + "x_finetune_share_by_base_region__mutmut_12", "contains": 'by="region", start=start',
+         "why": _DEFAULT_ARG},
+        {"mutant": _D + "x_finetune_share_by_base_region__mutmut_13", "contains": 'scope="direct", start=start',
+         "why": _DEFAULT_ARG},
+    ],
     "observatory/analytics/adoption.py": [
         {"mutant": _A + "x_adoption_curves__mutmut_36", "contains": 'on="model_id", )', "why": _INNER},
         {"mutant": _A + "x_relative_adoption__mutmut_25", "contains": '.join(reference, on=["size_class", "days"], )',

@@ -15,12 +15,13 @@ WALK = edges(
     (6, 7, "o/seven", "merge"), (6, 8, "o/eight", "merge"), (7, 9, "o/nine", "finetune"),
     (8, 9, "o/nine", "finetune"),  # a diamond: 6 reaches 9 twice
     (10, None, "Ext/Base", "quantized"), (10, None, "ext/base", "quantized"),  # one base, two spellings
+    (11, None, "ext/a", "merge"), (11, None, "ext/b", "merge"),  # two unstored bases: two
 )
 DIRECT = [
     (1, "o/two", 2, "finetune", 1), (2, "Ext/Base", None, "adapter", 1), (2, "o/three", 3, "finetune", 1),
     (4, "o/five", 5, "merge", 1), (5, "o/four", 4, "merge", 1), (6, "o/eight", 8, "merge", 1),
     (6, "o/seven", 7, "merge", 1), (7, "o/nine", 9, "finetune", 1), (8, "o/nine", 9, "finetune", 1),
-    (10, "Ext/Base", None, "quantized", 1),
+    (10, "Ext/Base", None, "quantized", 1), (11, "ext/a", None, "merge", 1), (11, "ext/b", None, "merge", 1),
 ]
 
 
@@ -51,9 +52,9 @@ def test_it_stops_walking_at_the_depth_bound():
 
 
 def test_it_refuses_an_unknown_scope_or_grouping():
-    with pytest.raises(ValueError, match="scope"):
+    with pytest.raises(ValueError, match=r"^scope must be 'direct' or 'tree'$"):
         derivatives.ancestors(WALK, scope="forest")
-    with pytest.raises(ValueError, match="by must be"):
+    with pytest.raises(ValueError, match=r"^by must be 'region', 'organization' or 'base'$"):
         derivatives.derivatives_by_base(WALK, models({"model_id": 1}), organizations(), by="country")
 
 
@@ -117,6 +118,14 @@ def test_it_breaks_ties_for_the_last_top_base_by_name():
 
 def test_it_names_ten_bases_by_default():
     assert {r[1] for r in _by(by="base")} == {"meta/llama", "mistral/m7", "nobody/x", "qwen/ft", "qwen/qwen"}
+    many = edges(*((100 + i, None, f"b/{i:02d}", "finetune") for i in range(12)))
+    children = models(*({"model_id": 100 + i, "created_date": day(1, 1)} for i in range(12)))
+    got = derivatives.derivatives_by_base(many, children, ORGS, by="base")
+    assert rows(got, "base", "new_derivatives") == [(f"b/{i:02d}", 1) for i in range(10)] + [("other", 2)]
+
+
+def test_it_never_pools_regions():
+    assert _by(top_n=1) == _by()
 
 
 def test_it_shares_only_fine_tunes_by_their_bases_region():
