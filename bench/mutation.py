@@ -281,6 +281,8 @@ def run_module(module: str, commit: str) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", help="a module path to run (default: all, in order)")
+    parser.add_argument("--recount", action="store_true",
+                        help="recount the last run's results in var/mutation/ (after editing EQUIVALENT) without running")
     args = parser.parse_args(argv)
     chosen = args.module or [m for m in MODULES if (ROOT / m).exists()]
     unknown = [m for m in chosen if not (ROOT / m).is_file()]  # (run from the commit, checked there too)
@@ -288,6 +290,15 @@ def main(argv=None) -> int:
         raise SystemExit(f"no such module: {', '.join(unknown)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.setdefault("modules", {})
+    if args.recount:
+        for module in chosen:
+            work = SCRATCH / module.replace("/", ".").removesuffix(".py")
+            if module not in results["modules"] or not (work / "mutants" / (module + ".meta")).exists():
+                continue
+            kept = {k: results["modules"][module].get(k) for k in ("seconds", "commit", "date")}
+            results["modules"][module] = {**_collect(module, work), **kept}
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+        return 0
     commit = _commit()
     for module in chosen:
         print(f"== {module} at {commit[:10]}", flush=True)
