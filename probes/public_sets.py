@@ -237,6 +237,8 @@ def items_hash(name: str, items: list[dict]) -> str:
 def load_public_set(name: str, benchmarks_dir: str | Path | None, *, limit: int | None = None) -> ItemSet:
     if name not in READERS:
         raise ValueError(f"unknown public item set {name!r}; expected one of {', '.join(NAMES)}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise ValueError(f"limit must be a whole number or null (got {limit!r})")
     if not benchmarks_dir or not Path(benchmarks_dir).is_dir():
         raise ValueError(f"no benchmarks directory ({benchmarks_dir or 'not set'}): set OBSERVATORY_DATA_DIR "
                          "(its benchmarks/ folder) or OBSERVATORY_BENCHMARKS_DIR")

@@ -153,3 +153,5 @@ def test_a_missing_benchmarks_directory_or_file_is_named(tmp_path):
         load_public_set("gsm8k", None)
     with pytest.raises(BenchmarkFileError, match="train.jsonl: missing"):
         load_public_set("gsm8k", tmp_path)
+    with pytest.raises(ValueError, match="limit must be a whole number"):
+        load_public_set("gsm8k", tmp_path, limit="20")
