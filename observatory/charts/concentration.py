@@ -17,7 +17,8 @@ BANDS = ((1000, "1,000: moderately concentrated above"), (1800, "1,800: highly c
 def download_concentration(frame: pl.DataFrame, *, by: str, scope: str, as_of: dt.date | None,
                            note: str | None = None) -> go.Figure:
     group = "organisations" if by == "organization" else "families (root base models)"
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, row_heights=[0.55, 0.45],
+    # Panels of equal height close together: the figure's middle lies on a plot, where hover works.
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.5, 0.5],
                         subplot_titles=(f"HHI of downloads gained, over {group}", "Share of the largest"))
     months = frame["month"].to_list()
     fig.add_trace(go.Scatter(x=months, y=frame["hhi"].to_list(), mode="lines+markers", name="HHI",
