@@ -91,7 +91,21 @@ _ROW_ORDER = ("only the row order of ancestors() changes, which is no part of it
               "joins the pairs (and keep='first' still picks the same row)")
 _DEFAULT_ARG = "the argument dropped is the parameter's default: the same call"
 
+_F = "observatory.analytics.finetunes."
+_RANKING = ("with by='region' the ranking only renames base_hub_id, which the region rows do not group by: the "
+            "same sums and shares")
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/finetunes.py": [
+        {"mutant": _F + "x_finetunes_by_origin__mutmut_103", "contains": 'on="base_hub_id", )', "why": _INNER},
+        {"mutant": _F + "x_finetunes_by_origin__mutmut_110", "contains": 'bases.select("base_hub_id"), on="base_hub_id", ))',
+         "why": "an inner join with a frame of unique base ids alone adds no column and keeps the rows the semi join "
+                "keeps"},
+        {"mutant": _F + "x_finetunes_by_origin__mutmut_173", "contains": 'if by != "XXregionXX":', "why": _RANKING},
+        {"mutant": _F + "x_finetunes_by_origin__mutmut_174", "contains": 'if by != "REGION":', "why": _RANKING},
+        {"mutant": _F + "x_observation_end__mutmut_3", "contains": "and False else",
+         "why": "the max of an empty column is None in polars: the guard's answer either way"},
+    ],
     "observatory/analytics/derivatives.py": [
         {"mutant": _D + "x__once_per_base__mutmut_17", "contains": 'pl.lit("XX#XX")',
          "why": "any prefix holding '#' keeps stored bases' keys apart from Hub ids (which cannot hold '#'): the same "

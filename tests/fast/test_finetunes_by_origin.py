@@ -43,6 +43,20 @@ def test_it_steps_only_between_consecutive_observed_months_placed_in_the_reading
         ("qwen/b", MAR, 3), ("x/c", APR, 3), ("mistral/d", FEB, 2), ("mistral/d", MAR, 4)])
 
 
+def test_it_reads_only_the_columns_a_step_needs():
+    counts = COUNTS.with_columns(pl.lit(None, dtype=pl.Boolean).alias("tracked"))
+    assert sorted(rows(finetunes.monthly_steps(counts))) == sorted(rows(finetunes.monthly_steps(COUNTS)))
+
+
+def test_it_gives_a_single_new_fine_tune_the_whole_share():
+    one = _counts(("meta/a", d(2024, 1, 1), True, [0, 1, 1]))
+    assert _origin_of(one) == [(FEB, "us", 1, 1.0)]  # March holds the last reading: left out
+
+
+def _origin_of(counts):
+    return rows(finetunes.finetunes_by_origin(counts, ORGS))
+
+
 def test_it_ends_the_window_on_the_last_reading_and_names_the_partial_month():
     assert finetunes.observation_end(COUNTS) == d(2024, 5, 31)  # Jan 31 + 4 months, clipped to the month's end
     assert finetunes.partial_month(COUNTS) == MAY
@@ -113,5 +127,5 @@ def test_it_breaks_a_ranking_tie_by_name_and_names_eight_by_default():
 def test_it_refuses_an_unknown_grouping_or_scope():
     with pytest.raises(ValueError, match="by must be one of region, organization, base"):
         finetunes.finetunes_by_origin(COUNTS, ORGS, by="country")
-    with pytest.raises(ValueError, match="scope"):
+    with pytest.raises(ValueError, match=r"^scope must be 'tracked' or 'all'$"):
         finetunes.finetunes_by_origin(COUNTS, ORGS, scope="some")
