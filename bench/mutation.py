@@ -95,7 +95,38 @@ _F = "observatory.analytics.finetunes."
 _RANKING = ("with by='region' the ranking only renames base_hub_id, which the region rows do not group by: the "
             "same sums and shares")
 
+_G = "observatory.analytics.gap."
+_BOTH_SET = ("best[side] is (None, None) or (score, model), set together (a model always has a name), so testing "
+             "either member for None is the same test")
+_ALL_SET = ("a frontier row with a vertical gap has both sides' score and model set: dropping rows with any null "
+            "drops the same rows as dropping those without a gap")
+_NULL_COLUMN = ("the interval columns added as untyped nulls are only read back as Python None by to_dicts(); the "
+                "table is built with GAP_SCHEMA: the same rows and dtypes")
+
+
+def _gap(name: str, contains: str, why: str) -> dict[str, str]:
+    return {"mutant": _G + name, "contains": contains, "why": why}
+
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/gap.py": [
+        _gap("x_closed_frontier__mutmut_33", 'float("-INF")', "float() reads '-INF' as '-inf': the same value"),
+        _gap("x_current_gap__mutmut_30", "fronts.drop_nulls(None)", _ALL_SET),
+        _gap("x_mean_vertical_gap__mutmut_3", "fronts.drop_nulls(None)", _ALL_SET),
+        _gap("x_frontiers__mutmut_21", "best[side][1] is None", _BOTH_SET),
+        _gap("x_frontiers__mutmut_56", "closed[1] is None", _BOTH_SET),
+        _gap("x_frontiers__mutmut_58", "open_[1] is None", _BOTH_SET),
+        _gap("x_horizontal_gaps__mutmut_12", "pl.lit(None, dtype=None)", _NULL_COLUMN),
+        _gap("x_horizontal_gaps__mutmut_14", "pl.lit(None, )", _NULL_COLUMN),
+        _gap("x_mean_horizontal_gap__mutmut_19", "if (matched.height) or True else []",
+             "value_counts of an empty column gives no rows: the same empty rules"),
+        _gap("x_mean_horizontal_gap__mutmut_78", "integers(months.size, size=",
+             "numpy's integers(n) draws from [0, n) like integers(0, n), with the same stream"),
+        _gap("x_mean_vertical_gap__mutmut_40", 'last, eager=True)', "'1d' is date_range's default interval"),
+        _gap("x_mean_vertical_gap__mutmut_45", '"1D"', "polars reads '1D' as one day, as '1d' (the day counts "
+                                                       "asserted are the same)"),
+        _gap("x_mean_vertical_gap__mutmut_53", 'on="date", )', "'backward' is join_asof's default strategy"),
+    ],
     "observatory/analytics/finetunes.py": [
         {"mutant": _F + "x_finetunes_by_origin__mutmut_103", "contains": 'on="base_hub_id", )', "why": _INNER},
         {"mutant": _F + "x_finetunes_by_origin__mutmut_110", "contains": 'bases.select("base_hub_id"), on="base_hub_id", ))',

@@ -273,3 +273,78 @@ def test_it_dates_a_snapshot_model_by_its_first_listing_and_scores_it_by_its_lat
     assert got.columns == list(gap.MODEL_SCHEMA)
     assert rows(got) == [("X", d(1, 1), 14.0, True, 13.0, 15.0), ("Y", d(1, 15), 20.0, False, 19.0, 21.0)]
     assert rows(gap.snapshot_models(entries.drop("ci_lower", "ci_upper")))[0] == ("X", d(1, 1), 14.0, True, None, None)
+
+
+def test_it_floors_an_interval_side_at_no_width_not_more():
+    # Both facing sides have no width: only an equal score is within them.
+    assert gap.caught_up({"score": 60.0, "ci_lower": 60.0}, {"score": 59.5, "ci_upper": 59.5},
+                         rule="interval-difference", threshold=0.0) == (False, "interval")
+    assert gap.caught_up({"score": 60.0, "ci_lower": 60.0}, {"score": 60.0, "ci_upper": 60.0},
+                         rule="interval-difference", threshold=0.0) == (True, "interval")
+
+
+def test_it_says_tolerance_for_an_unmatched_model_under_the_tolerance_rule_even_with_an_interval():
+    models = _models(("C1", d(1, 1), 60.0, False, 57.0, 63.0))
+    got = gap.horizontal_gaps(models, as_of=d(2, 1), rule="tolerance")
+    assert rows(got, "matched", "match_rule", "closed_ci_lower") == [(False, "tolerance", 57.0)]
+
+
+def test_it_keeps_the_schemas_when_a_source_has_no_intervals_or_no_models():
+    entries = _entries(("A", False, 50.0, d(1, 1), d(1, 1), None, None))
+    assert gap.released_models(entries.drop("ci_lower", "ci_upper")).schema == pl.Schema(gap.MODEL_SCHEMA)
+    assert gap.snapshot_models(entries.drop("ci_lower", "ci_upper")).schema == pl.Schema(gap.MODEL_SCHEMA)
+    assert gap.frontiers(FRONT_MODELS.head(0)).schema == pl.Schema({
+        "date": pl.Date, "closed_best": pl.Float64, "closed_model": pl.Utf8, "open_best": pl.Float64,
+        "open_model": pl.Utf8, "vertical_gap": pl.Float64})
+    closed_only = gap.frontiers(FRONT_MODELS.head(1))
+    assert closed_only.schema["open_best"] == pl.Float64 and closed_only.schema["open_model"] == pl.Utf8
+
+
+FRACTIONAL = _models(("C1", d(1, 1), 50.123456, False), ("O1", d(1, 5), 40.0, True),
+                     ("C2", d(1, 8), 52.5, False), ("O2", d(1, 11), 43.3, True))
+
+
+def test_it_rounds_the_vertical_gaps_to_two_decimals():
+    fronts = gap.frontiers(FRACTIONAL)
+    # Jan 5-7: 10.123456 (3 days), Jan 8-10: 12.5 (3 days), Jan 11-14: 9.2 (4 days).
+    days = [10.123456] * 3 + [12.5] * 3 + [52.5 - 43.3] * 4
+    q = _daily(days)
+    got = gap.mean_vertical_gap(fronts, end=d(1, 14), level=0.2)
+    assert got == {"points": round(sum(days) / 10, 2), "spread_low": round(q(0.4), 2),
+                   "spread_high": round(q(0.6), 2), "level": 0.2, "days": 10}
+    assert (got["points"], got["spread_low"], got["spread_high"]) == (10.47, 9.75, 10.12)
+    current = gap.current_gap(gap.horizontal_gaps(FRACTIONAL, as_of=d(2, 12)), fronts)
+    assert current["current_vertical_gap"] == round(52.5 - 43.3, 2) == 9.2
+    assert gap.current_gap(gap.horizontal_gaps(FRACTIONAL, as_of=d(2, 12)), fronts.head(3))[
+        "current_vertical_gap"] == 12.5  # the last day that has both frontiers, not the one before
+
+
+def test_it_rounds_the_current_gap_to_one_decimal():
+    # C5 (Mar 1) unmatched until Apr 12: 42 days = 1.38 months; the mean of 0 and 1.18 is 0.59.
+    gaps = gap.horizontal_gaps(MODELS, as_of=d(4, 12))
+    got = gap.current_gap(gaps, gap.frontiers(FRONT_MODELS))
+    assert (got["estimated_months"], got["mean_matched_months"], got["oldest_unmatched_months"]) == (1.4, 0.6, 1.4)
+    assert isinstance(got["oldest_unmatched_months"], float)
+
+
+def _gap_rows(*rows_):
+    """(gap_days, matched, match_rule) rows of a horizontal-gap table."""
+    out = [{"closed_model": f"C{i}", "gap_days": days, "matched": matched, "match_rule": rule,
+            "gap_months": round(days / 30.44, 2)} for i, (days, matched, rule) in enumerate(rows_)]
+    return pl.DataFrame(out, schema={k: gap.GAP_SCHEMA[k] for k in out[0]})
+
+
+def test_it_resamples_the_caught_up_gaps_with_the_given_seed_and_counts_each_rule_in_name_order():
+    gaps = _gap_rows((10, True, "tolerance"), (40, True, "interval"), (100, True, "tolerance"), (7, False, "interval"))
+    months = [10 / 30.44, 40 / 30.44, 100 / 30.44]
+    got = gap.mean_horizontal_gap(gaps, resamples=7, seed=11, level=0.8)
+    draws = np.random.default_rng(11).integers(0, 3, size=(7, 3)).tolist()
+    means = _daily([sum(months[i] for i in draw) / 3 for draw in draws])
+    spread = _daily(months)
+    assert (got["months"], got["low"], got["high"], got["spread_low"], got["spread_high"]) == (
+        round(sum(months) / 3, 2), round(means(0.1), 2), round(means(0.9), 2), round(spread(0.1), 2),
+        round(spread(0.9), 2))
+    assert isinstance(got["low"], float) and got["low"] != round(got["low"], 1)
+    assert list(got["rules"].items()) == [("interval", 1), ("tolerance", 2)]
+    other_seed = gap.mean_horizontal_gap(gaps, resamples=7, seed=12, level=0.8)
+    assert (other_seed["low"], other_seed["high"]) != (got["low"], got["high"])
