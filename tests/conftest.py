@@ -204,3 +204,13 @@ def keep_test_connection():
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The fast tier first. Its catalogue tests store a few made-up rows and read the whole
+    catalogue back, so they must run before the session's bootstrap of the real data (loaded_db)
+    is committed into the same test database; `make test-fast` runs them on an empty SQLite file."""
+    fast = [item for item in items if item.get_closest_marker("fast")]
+    if fast:
+        items[:] = fast + [item for item in items if not item.get_closest_marker("fast")]
