@@ -76,6 +76,10 @@ _NO_PARAMS = ("a query without placeholders runs the same with params None as wi
 _NULL_BOUND = ("pl.lit(None) as the window's bound: min_horizontal/max_horizontal skip nulls, so the row's own date "
                "bounds it, as the original's pl.col does (the tests with no start or end pass both ways)")
 _Q = "observatory.analytics.quality."
+# Modules whose string literals that differ only in case are SQL (checked line by line by SQL_WORDS).
+SQL_MODULES = ("observatory/analytics/quality.py", "observatory/analytics/frames.py",
+               "observatory/analytics/rollups.py", "ingest/lineage.py")
+_FR = "observatory.analytics.frames."
 
 
 def _quality(name: str, contains: str, why: str) -> dict[str, str]:
@@ -109,6 +113,23 @@ def _gap(name: str, contains: str, why: str) -> dict[str, str]:
 
 
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/frames.py": [
+        {"mutant": _FR + "x__frame__mutmut_26", "contains": "if date_columns or rows:",
+         "why": "with no rows the loop below has nothing to convert, and with no date columns it converts nothing: "
+                "the same frame"},
+        {"mutant": _FR + "x__frame__mutmut_31", "contains": "row[i][:11]",
+         "why": "SQLite hands a date expression (DATE(...)) back as 10-character text and a timestamp column as a "
+                "datetime (never sliced): [:11] slices the same 10 characters"},
+        {"mutant": _FR + "x__adbc_uri__mutmut_12", "contains": 'safe="XXXX"',
+         "why": "quote() never escapes letters: safe='XXXX' escapes what safe='' escapes ('/' included, asserted)"},
+        {"mutant": _FR + "x__adbc_uri__mutmut_26", "contains": 'safe="XXXX"',
+         "why": "quote() never escapes letters: safe='XXXX' escapes what safe='' escapes ('/' included, asserted)"},
+        {"mutant": _FR + "x__parse__mutmut_7", "contains": "str.to_date(None)",
+         "why": "polars infers %Y-%m-%d for ISO dates, the only form COPY writes a date column in"},
+        {"mutant": _FR + "x_edges__mutmut_6", "contains": "params: list = None", "why": _NO_PARAMS},
+        {"mutant": _FR + "x_finetune_counts__mutmut_2", "contains": "None, FINETUNE_SCHEMA)", "why": _NO_PARAMS},
+        {"mutant": _FR + "x_organizations__mutmut_2", "contains": "None, ORG_SCHEMA)", "why": _NO_PARAMS},
+    ],
     "observatory/analytics/gap.py": [
         _gap("x_closed_frontier__mutmut_33", 'float("-INF")', "float() reads '-INF' as '-inf': the same value"),
         _gap("x_current_gap__mutmut_30", "fronts.drop_nulls(None)", _ALL_SET),
@@ -245,6 +266,28 @@ def _functions(source: str) -> dict[str, ast.AST]:
     return {node.name: node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
 
 
+SQL_WORDS = ("select ", " from ", "join ", " where ", " and ", " in (", "is not null", "coalesce(", "group by",
+             "max(", "julianday(", " - q.previous", " or ")
+
+
+def _sql_case_only(lines: list[str], functions: dict[str, ast.AST], mutant: str) -> bool:
+    """True when the mutant differs from the original only in the letter case of a SQL string."""
+    local = mutant.rsplit(".", 1)[-1]
+    original = local.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    if local not in functions or original not in functions:
+        return False
+
+    def text(name):
+        node = functions[name]
+        return "\n".join(lines[node.body[0].lineno - 1:node.end_lineno])
+
+    before, after = text(original), text(local)
+    if before == after or before.lower() != after.lower():
+        return False
+    changed = [a for a, b in zip(after.splitlines(), before.splitlines()) if a != b]
+    return bool(changed) and all(any(w in line.lower() for w in SQL_WORDS) for line in changed)
+
+
 def _changed_line(lines: list[str], functions: dict[str, ast.AST], mutant: str) -> str:
     """The mutant's lines that differ from the original function's, as one short text."""
     local = mutant.rsplit(".", 1)[-1]
@@ -282,6 +325,9 @@ def _collect(module: str, work: Path) -> dict:
             entry = judged.get(name)
             if entry and entry["contains"] in change:
                 equivalent.append({"mutant": name, "change": change, "why": entry["why"]})
+                continue
+            if module in SQL_MODULES and _sql_case_only(lines, functions, name):
+                equivalent.append({"mutant": name, "change": change, "why": _SQL_CASE})
                 continue
             if entry:
                 unmatched.append(name)

@@ -101,6 +101,11 @@ def test_it_keeps_only_rows_since_release_of_sized_models_for_the_curves(catalog
         (m1, day(1, 4), 200, 60.0, "all-time"), (m1, day(1, 5), 300, 7.5, "estimated")]
 
 
+def test_it_applies_the_filters_and_the_release_rule_together(catalogue):
+    assert rows(frames.snapshots(filters=Filters(scope="all", organization="solo"), since_release=True)) == []
+    assert {r[0] for r in rows(frames.snapshots(filters=Filters(regions=("us",)), since_release=True))} == {catalogue[0]}
+
+
 def test_it_gives_the_newest_snapshot_date(catalogue):
     assert frames.latest_snapshot_date() == day(1, 5)
     assert frames.latest_snapshot_date(end=day(1, 3)) == day(1, 3)
@@ -173,6 +178,7 @@ def test_it_reads_organisations_leaderboards_and_fine_tune_counts(catalogue):
         ("M", "meta", "France", True, "ECI", 140.5, day(3, 1), None, 139.0, 142.0)]
     assert rows(frames.leaderboard("lmarena"), "model_name", "snapshot_date") == [("L", day(4, 1))]
     assert frames.leaderboard("epoch-eci", ["nothing"]).is_empty()
+    assert sorted(frames.leaderboard("epoch-eci", ["ECI", "other"])["model_name"].to_list()) == ["M", "N"]
     counts = frames.finetune_counts()
     assert counts.schema == pl.Schema(frames.FINETUNE_SCHEMA)
     assert sorted(rows(counts), key=str) == [("meta/one", 2, 7, dt.date(2024, 3, 31), True),
@@ -212,6 +218,7 @@ def test_it_reads_any_query_into_the_schema_with_dates_from_text(catalogue):
     assert rows(got) == [("meta/one", day(1, 31), day(1, 2)), ("solo/three", None, None)]
 
 
+
 def _database(monkeypatch, **values):
     for key, value in values.items():
         monkeypatch.setitem(connection.settings_dict, key, value)
@@ -225,6 +232,8 @@ def test_it_builds_the_arrow_uri_from_the_database_settings(monkeypatch):
     assert frames._adbc_uri() == "postgresql://@127.0.0.1:5432/obs" + tail
     _database(monkeypatch, USER="u", PASSWORD="")
     assert frames._adbc_uri() == "postgresql://u@127.0.0.1:5432/obs" + tail
+    _database(monkeypatch, USER="a/b", PASSWORD="c/d")  # '/' is quoted too: it would end the authority
+    assert frames._adbc_uri() == "postgresql://a%2Fb:c%2Fd@127.0.0.1:5432/obs" + tail
 
 
 def test_it_reads_through_arrow_only_outside_a_transaction(db):
