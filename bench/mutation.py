@@ -112,7 +112,15 @@ def _gap(name: str, contains: str, why: str) -> dict[str, str]:
     return {"mutant": _G + name, "contains": contains, "why": why}
 
 
+_R = "observatory.analytics.rollups."
+_COLUMN_CASE = ("an unquoted column name in upper case: SQLite and PostgreSQL fold it, the same column is compared "
+                "(the filters' SQL is asserted through the rows they select)")
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/rollups.py": [
+        {"mutant": _R + f"x_daily_gains__mutmut_{n}", "contains": f'"{word}"', "why": _COLUMN_CASE}
+        for n, word in ((9, "TRACKED"), (13, "REGION"), (17, "ORGANIZATION"), (21, "SIZE_CLASS"), (25, "PIPELINE_TAG"))
+    ],
     "observatory/analytics/frames.py": [
         {"mutant": _FR + "x__frame__mutmut_26", "contains": "if date_columns or rows:",
          "why": "with no rows the loop below has nothing to convert, and with no date columns it converts nothing: "
