@@ -437,7 +437,7 @@ def main(argv=None) -> int:
             work = SCRATCH / module.replace("/", ".").removesuffix(".py")
             if module not in results["modules"] or not (work / "mutants" / (module + ".meta")).exists():
                 continue
-            kept = {k: results["modules"][module].get(k) for k in ("seconds", "commit", "date")}
+            kept = {k: results["modules"][module].get(k) for k in ("seconds", "commit", "date", "command")}
             results["modules"][module] = {**_collect(module, work), **kept}
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
         write_summary(results)
@@ -447,13 +447,15 @@ def main(argv=None) -> int:
         print(f"== {module} at {commit[:10]}", flush=True)
         figures = run_module(module, commit)
         figures["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        figures["command"] = "make mutation MUTATION_ARGS=" + shlex.quote(f"--module {module}")
         results["modules"][module] = figures
         print(f"   score {figures['score']} ({figures['killed']} killed of {figures['mutants']}, "
               f"{figures['equivalent']} equivalent, {figures['survived']} survived, {figures['timeout']} timeout, "
               f"{figures['no_tests']} untested) in {figures['seconds']} s", flush=True)
         results.update({
             "tool": "mutmut", "mutmut_version": importlib.metadata.version("mutmut"),
-            "command": "make mutation  # = " + shlex.join(["python", "bench/mutation.py", *(argv or sys.argv[1:])]),
+            "command": "make mutation  # = python bench/mutation.py: every module of MODULES in turn; each module's "
+                       "own run is in its `command`",
             "per_module_command": "mutmut run --max-children 1  (in var/mutation/<module>/, "
                                   f"tests: pytest {FAST_TESTS}, settings: the embedded default)",
             "goal": f">= {GOAL:.0%} of non-equivalent mutants killed in each module",
