@@ -438,6 +438,7 @@ def main(argv=None) -> int:
             if module not in results["modules"] or not (work / "mutants" / (module + ".meta")).exists():
                 continue
             kept = {k: results["modules"][module].get(k) for k in ("seconds", "commit", "date", "command")}
+            kept["command"] = kept["command"] or "make mutation MUTATION_ARGS=" + shlex.quote(f"--module {module}")
             results["modules"][module] = {**_collect(module, work), **kept}
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
         write_summary(results)
