@@ -24,6 +24,7 @@ class Opened:
         self.fail = fail
 
     def __call__(self, uri):
+        self.attempts = getattr(self, "attempts", 0) + 1
         if self.fail:
             raise sqlite3.OperationalError("cannot connect")
         conn = sqlite3.connect(":memory:", check_same_thread=False)
@@ -61,6 +62,19 @@ def test_it_hands_out_the_most_recently_released_connection_first():
             assert inner is not outer and pool.open_count == 2
     with pool.connection(URI) as (next_one, _):
         assert next_one is outer  # released last
+        with pool.connection(URI) as (other, reused):
+            assert other is inner and reused is True
+            assert pool.open_count == 2  # both checked out, none idle
+
+
+def test_it_counts_a_reused_connection_as_busy_beside_another():
+    pool = _pool(Opened())
+    with pool.connection(URI) as (first, _):
+        with pool.connection(URI):
+            pass
+        with pool.connection(URI) as (_, reused):
+            assert reused is True and pool.open_count == 2
+    assert pool.open_count == 2
 
 
 def test_it_closes_an_idle_connection_to_another_database_or_one_idle_too_long():
@@ -71,6 +85,7 @@ def test_it_closes_an_idle_connection_to_another_database_or_one_idle_too_long()
     with pool.connection("db-two") as (two, reused):
         assert reused is False and two is not one
     assert _closed(one) and pool.open_count == 1
+    assert [uri for uri, _ in opened.made] == [URI, "db-two"]
     time.sleep(0.2)
     with pool.connection("db-two") as (three, reused):
         assert reused is False and three is not two
@@ -136,11 +151,19 @@ def test_it_retries_once_on_a_fresh_connection_when_a_reused_one_fails():
         calls.append(conn)
         if conn is stale:
             raise sqlite3.OperationalError("server closed the connection")
-        return "ok"
+        return conn.execute("SELECT 'ok'").fetchone()[0]
 
     assert pool.run(URI, query, retry_on=(sqlite3.OperationalError,)) == "ok"
     assert calls[0] is stale and calls[1] is not stale and len(calls) == 2
-    assert _closed(stale) and len(opened.made) == 2
+    assert _closed(stale) and [uri for uri, _ in opened.made] == [URI, URI]
+
+
+def test_it_does_not_retry_when_no_connection_could_be_opened():
+    opened = Opened(fail=True)
+    pool = _pool(opened)
+    with pytest.raises(sqlite3.OperationalError, match="cannot connect"):
+        pool.run(URI, lambda conn: "never", retry_on=(sqlite3.OperationalError,))
+    assert opened.attempts == 1
 
 
 def test_it_does_not_retry_a_fresh_connection_or_an_unlisted_error():
