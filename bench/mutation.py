@@ -118,7 +118,30 @@ _COLUMN_CASE = ("an unquoted column name in upper case: SQLite and PostgreSQL fo
 
 _P = "observatory.analytics.arrow_pool.ArrowPoolǁ"
 
+_T = "observatory.labs.tokens."
+_SELECT_RELATED = "select_related only saves the query that reads the lab later: the same row and lab"
+_ORIENT = ("six (child, parent) pairs against two columns: polars reads a list of tuples longer than the schema "
+           "as rows whatever orient says (None infers it)")
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/labs/tokens.py": [
+        {"mutant": _T + "x_authenticate__mutmut_7", "contains": "select_related(None)", "why": _SELECT_RELATED},
+        {"mutant": _T + "x_find_revoked__mutmut_9", "contains": "select_related(None)", "why": _SELECT_RELATED},
+        {"mutant": _T + "x_create_token__mutmut_3", "contains": "token_urlsafe(None)",
+         "why": "token_urlsafe(None) takes secrets.DEFAULT_ENTROPY, 32 bytes: the same 43-character token"},
+        {"mutant": _T + "x_revoke__mutmut_8", "contains": "refresh_from_db(fields=None)",
+         "why": "reloading every field reloads revoked_at too, the only field read after"},
+    ],
+    "observatory/analytics/licences.py": [
+        {"mutant": "observatory.analytics.licences.x_licence_conflicts__mutmut_8", "contains": "orient=None)",
+         "why": _ORIENT},
+        {"mutant": "observatory.analytics.licences.x_licence_conflicts__mutmut_11", "contains": ")",
+         "why": _ORIENT},
+    ],
+    "ingest/licences.py": [
+        {"mutant": "ingest.licences.x_normalise_licence__mutmut_21", "contains": "else 100",
+         "why": "an unknown member's sort key only has to exceed every rank (0-3): 99 and 100 both do"},
+    ],
     "observatory/analytics/arrow_pool.py": [
         {"mutant": _P + "_acquire__mutmut_23", "contains": "if remaining < 0:",
          "why": "at exactly 0 s left the mutant waits 0 s and loops once more, then raises the same PoolTimeout"},
@@ -392,6 +415,10 @@ SURVIVOR_NOTES: dict[str, str] = {
         "pool()'s connect lambda runs only against PostgreSQL (ADBC); an idle connection expiring at exactly "
         "idle_seconds ('>' made '>=') cannot be timed apart. Timeouts are mutants whose tests hung (a wait that "
         "never ends): detected, listed apart from killed."),
+    "observatory/exports/images.py": (
+        "Everything after the Chromium check (starting kaleido's server, pio.to_image's arguments, the warning "
+        "filter, stop_browser's flag) runs only with a real browser: the dashboards' browser tests render PNG/SVG/"
+        "PDF, the fast tier does not. Only the slots, the format check and the missing-Chromium error are fast."),
     "observatory/analytics/gap.py": "group_by without maintain_order and unique keep='any': polars keeps the "
                                     "order single-threaded, so not observable.",
 }

@@ -80,6 +80,8 @@ def test_it_refuses_a_revoked_token_and_finds_it_for_the_audit_log(lab):
     assert tokens.find_revoked(plain).pk == row.pk
     assert tokens.revoke(row) is False  # once only
     assert tokens.authenticate(other) is not None
+    assert tokens.find_revoked(other) is None  # another token's revocation is not this one's
+    assert tokens.find_revoked("omo_" + "b" * 43) is None
 
 
 def test_it_refuses_a_row_whose_stored_digest_differs(lab, settings):

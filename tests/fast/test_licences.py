@@ -46,6 +46,8 @@ def test_it_classifies_an_id_by_the_table_then_the_families(licence_id, expected
     ("", "qwen-research", ("qwen-research", "non-commercial")),
     ("mit", "something else", ("mit", "permissive")),  # the name only stands in for 'other' or nothing
     (["mit", "llama3"], None, ("llama3", "restricted")),  # the most restrictive member
+    (["apache-2.0", "llama3"], None, ("llama3", "restricted")),  # by class, not by name
+    (["zlib", "gpl-3.0", "bsd"], None, ("gpl-3.0", "copyleft")),
     (["cc-by-nc-4.0", "llama3", "gpl-3.0"], None, ("cc-by-nc-4.0", "non-commercial")),
     (("gpl-3.0", "mit"), None, ("gpl-3.0", "copyleft")),
     (["mit", "proprietary"], None, ("mit", "permissive")),  # an unreadable member is not the strictest
