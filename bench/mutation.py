@@ -116,14 +116,29 @@ _R = "observatory.analytics.rollups."
 _COLUMN_CASE = ("an unquoted column name in upper case: SQLite and PostgreSQL fold it, the same column is compared "
                 "(the filters' SQL is asserted through the rows they select)")
 
-_P = "observatory.analytics.arrow_pool.ArrowPoolǁ"
+_P = "observatory.analytics.arrow_pool.xǁArrowPoolǁ"
 
 _T = "observatory.labs.tokens."
 _SELECT_RELATED = "select_related only saves the query that reads the lab later: the same row and lab"
 _ORIENT = ("six (child, parent) pairs against two columns: polars reads a list of tuples longer than the schema "
            "as rows whatever orient says (None infers it)")
 
+_L = "ingest.lineage."
+_REVISIT = ("the walk then visits a level's nodes again, but every edge lands in the same sets and max_depth bounds "
+            "it: the same parents (only more queries)")
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "ingest/lineage.py": [
+        {"mutant": _L + "x_licence_conflicts__mutmut_13", "contains": 'select_related("parent")', "why": _SELECT_RELATED},
+        {"mutant": _L + "x_licence_conflicts__mutmut_14", "contains": 'select_related("child", )',
+         "why": _SELECT_RELATED},
+        {"mutant": _L + "xǁLineageGraphǁaround__mutmut_28", "contains": "seen = frontier", "why": _REVISIT},
+        {"mutant": _L + "xǁLineageGraphǁaround__mutmut_29", "contains": "seen &= frontier", "why": _REVISIT},
+        {"mutant": _L + "xǁLineageGraphǁaround__mutmut_38", "contains": "range(0, len(batch), )",
+         "why": "a step of 1 queries overlapping 500-id slices: every id is still asked for, the sets are the same"},
+        {"mutant": _L + "xǁLineageGraphǁaround__mutmut_47", "contains": "batch[start:start + 501]",
+         "why": "501-id slices every 500 overlap by one id: every id is still asked for, the sets are the same"},
+    ],
     "observatory/labs/tokens.py": [
         {"mutant": _T + "x_authenticate__mutmut_7", "contains": "select_related(None)", "why": _SELECT_RELATED},
         {"mutant": _T + "x_find_revoked__mutmut_9", "contains": "select_related(None)", "why": _SELECT_RELATED},
@@ -419,6 +434,10 @@ SURVIVOR_NOTES: dict[str, str] = {
         "Everything after the Chromium check (starting kaleido's server, pio.to_image's arguments, the warning "
         "filter, stop_browser's flag) runs only with a real browser: the dashboards' browser tests render PNG/SVG/"
         "PDF, the fast tier does not. Only the slots, the format check and the missing-Chromium error are fast."),
+    "ingest/lineage.py": (
+        "LineageGraph.around's PostgreSQL branch (the recursive query) is not reached on SQLite; a batch step of "
+        "501 with 500-id slices skips one id a slice, which a set's order may or may not expose; max_depth's "
+        "default (32 vs 33) needs a 33-level stored chain."),
     "observatory/analytics/gap.py": "group_by without maintain_order and unique keep='any': polars keeps the "
                                     "order single-threaded, so not observable.",
 }

@@ -46,6 +46,7 @@ CARD = {"base_model": ["card/p"], "base_model_relation": "adapter"}
       "cardData": CARD},
      [("t/x", "adapter", "tag"), ("t/y", "merge", "tag")]),  # a bare tag beside another: a merge
     ({"tags": ["base_model:t/y", "base_model:finetune:t/y"]}, [("t/y", "finetune", "tag")]),
+    ({"tags": ["license:mit", "base_model:quantized:t/q"]}, [("t/q", "quantized", "tag")]),  # other tags first
     ({"tags": ["base_model:a:b:c:d"], "cardData": {"base_model": "card/p"}}, [("card/p", "finetune", "cardData")]),
     ({"cardData": {"base_model": ["card/p", "card/q"]}}, [("card/p", "merge", "cardData"),
                                                           ("card/q", "merge", "cardData")]),
@@ -69,6 +70,8 @@ def test_it_finds_a_cycle_through_the_known_parents():
     assert graph.parents["c"] == {"a"} and graph.creates_cycle("a", "b")
     graph.replace("c", [])
     assert not graph.creates_cycle("a", "b")
+    # A node reached twice is skipped, and the walk goes on with the rest.
+    assert lineage.LineageGraph({"p": ["c", "m", "m"]}).creates_cycle("c", "p")
 
 
 @pytest.fixture
