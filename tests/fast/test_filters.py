@@ -14,7 +14,7 @@ CATALOGUE = models(
     {"model_id": 2, "organization": "b", "region": "china", "size_class": "7-9B", "pipeline_tag": "text-generation"},
     {"model_id": 3, "organization": "a", "region": "eu", "size_class": "7-9B", "pipeline_tag": "image-to-text"},
     {"model_id": 4, "organization": "c", "region": "us", "size_class": "1-5B", "pipeline_tag": "image-to-text",
-     "tracked": False},
+     "tracked": False, "licence_class": "copyleft"},
 )
 
 
@@ -34,6 +34,8 @@ def _ids(**filters) -> list[int]:
     ({"pipeline_tag": "image-to-text", "scope": "all"}, [3, 4]),
     ({"organization": "a", "size_class": "7-9B", "pipeline_tag": "image-to-text", "regions": ("eu",)}, [3]),
     ({"organization": "nobody"}, []),
+    ({"licence_class": "copyleft", "scope": "all"}, [4]),
+    ({"licence_class": "permissive"}, [1, 2, 3]),
 ])
 def test_it_keeps_exactly_the_models_each_filter_selects(filters, expected):
     assert _ids(**filters) == expected
