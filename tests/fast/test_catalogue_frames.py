@@ -17,25 +17,18 @@ from tests.fast.made_up import day, rows
 
 @pytest.fixture
 def catalogue(db):
-    from observatory.catalog.models import (
-        DownloadSnapshot,
-        HubModel,
-        LeaderboardEntry,
-        LineageEdge,
-        MonthlyFinetuneCount,
-        Organization,
-    )
+    from observatory.catalog import models as catalog
 
-    meta = Organization.objects.create(namespace="meta", region="us")
-    Organization.objects.create(namespace="qwen", region="china")
-    m1 = HubModel.objects.create(hub_id="meta/one", organization=meta, tracked=True, size_class="1-5B",
+    meta = catalog.Organization.objects.create(namespace="meta", region="us")
+    catalog.Organization.objects.create(namespace="qwen", region="china")
+    m1 = catalog.HubModel.objects.create(hub_id="meta/one", organization=meta, tracked=True, size_class="1-5B",
                                  release_date=day(1, 2), pipeline_tag="text-generation", licence_id="llama3",
                                  licence_class="restricted", downloads=9, downloads_all_time=400,
                                  created_at=dt.datetime(2025, 1, 31, 23, 30, tzinfo=dt.UTC))
-    m2 = HubModel.objects.create(hub_id="solo/two", author="solo", tracked=False, size_class="",
+    m2 = catalog.HubModel.objects.create(hub_id="solo/two", author="solo", tracked=False, size_class="",
                                  pipeline_tag="text-to-image", licence_id="mit", licence_class="permissive",
                                  created_at=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC))
-    m3 = HubModel.objects.create(hub_id="solo/three", author="solo", tracked=True, size_class="7-9B",
+    m3 = catalog.HubModel.objects.create(hub_id="solo/three", author="solo", tracked=True, size_class="7-9B",
                                  pipeline_tag="text-generation")
     for date, count, source, extra in [
         (day(1, 1), 100, "crawl", {}), (day(1, 2), 150, "crawl", {}),
@@ -45,22 +38,22 @@ def catalogue(db):
         (day(1, 6), 400, "hub-stats", {}),
         (day(1, 7), None, "crawl", {}),  # no count: never read
     ]:
-        DownloadSnapshot.objects.create(model=m1, date=date, downloads_all_time=count, source=source, **extra)
-    DownloadSnapshot.objects.create(model=m2, date=day(1, 1), downloads_all_time=10, source="crawl")
-    DownloadSnapshot.objects.create(model=m2, date=day(1, 2), downloads_all_time=15, source="crawl")
-    LineageEdge.objects.create(child=m2, parent=m1, parent_hub_id="meta/one", relation="finetune", source="import")
-    LineageEdge.objects.create(child=m3, parent=m2, parent_hub_id="solo/two", relation="adapter", source="import")
-    LineageEdge.objects.create(child=m1, parent=None, parent_hub_id="gone/base", relation="merge", source="import")
-    LeaderboardEntry.objects.create(source="epoch-eci", model_name="M", organization="meta", country="France",
+        catalog.DownloadSnapshot.objects.create(model=m1, date=date, downloads_all_time=count, source=source, **extra)
+    catalog.DownloadSnapshot.objects.create(model=m2, date=day(1, 1), downloads_all_time=10, source="crawl")
+    catalog.DownloadSnapshot.objects.create(model=m2, date=day(1, 2), downloads_all_time=15, source="crawl")
+    catalog.LineageEdge.objects.create(child=m2, parent=m1, parent_hub_id="meta/one", relation="finetune", source="import")
+    catalog.LineageEdge.objects.create(child=m3, parent=m2, parent_hub_id="solo/two", relation="adapter", source="import")
+    catalog.LineageEdge.objects.create(child=m1, parent=None, parent_hub_id="gone/base", relation="merge", source="import")
+    catalog.LeaderboardEntry.objects.create(source="epoch-eci", model_name="M", organization="meta", country="France",
                                     open_weights=True, benchmark="ECI", score=140.5, release_date=day(3, 1),
                                     ci_lower=139.0, ci_upper=142.0)
-    LeaderboardEntry.objects.create(source="epoch-eci", model_name="N", benchmark="other", score=1.0)
-    LeaderboardEntry.objects.create(source="lmarena", model_name="L", benchmark="text", score=1300.0,
+    catalog.LeaderboardEntry.objects.create(source="epoch-eci", model_name="N", benchmark="other", score=1.0)
+    catalog.LeaderboardEntry.objects.create(source="lmarena", model_name="L", benchmark="text", score=1300.0,
                                     snapshot_date=day(4, 1))
-    MonthlyFinetuneCount.objects.create(base_hub_id="meta/one", model=m1, months_since_creation=2,
+    catalog.MonthlyFinetuneCount.objects.create(base_hub_id="meta/one", model=m1, months_since_creation=2,
                                         cumulative_count=7, base_created_at=dt.datetime(2024, 3, 31, 23, 0,
                                                                                         tzinfo=dt.UTC))
-    MonthlyFinetuneCount.objects.create(base_hub_id="nobody/x", model=None, months_since_creation=0,
+    catalog.MonthlyFinetuneCount.objects.create(base_hub_id="nobody/x", model=None, months_since_creation=0,
                                         cumulative_count=1)
     return m1.id, m2.id, m3.id
 
