@@ -149,3 +149,35 @@ def test_a_finished_crawl_or_hubstats_import_calls_for_a_watch_and_a_probe_resul
     assert not watch.needs_watch()
     Run.objects.create(kind=Run.Kind.CRAWL, name="crawl", status=Run.Status.SUCCEEDED, finished_at=timezone.now())
     assert watch.needs_watch()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--since", "last tuesday"], "--since must be a date (YYYY-MM-DD), got 'last tuesday'"),
+    (["--since", "2026-02-30"], "--since must be a date"),
+    (["--since", "2026-01-01\x00"], "--since must be a date"),
+    (["--offline"], "add --dry-run"),
+])
+def test_the_command_refuses_a_bad_option_with_a_clear_error_and_queues_nothing(args, fragment):
+    from django.core.management import CommandError, call_command
+
+    _catalogue()
+    with pytest.raises(CommandError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        call_command("watch_releases", *args)
+    assert not ProbeRun.objects.exists() and not ReleaseWatch.objects.exists()
+
+
+def test_the_command_prints_each_release_since_the_date_once_on_a_dry_run_and_queues_nothing(hub):
+    import io
+
+    from django.core.management import call_command
+
+    _catalogue()
+    out = io.StringIO()
+    since = (timezone.now() - dt.timedelta(days=120)).date().isoformat()
+    call_command("watch_releases", "--since", since, "--dry-run", "--offline", stdout=out)
+    lines = out.getvalue().splitlines()
+    listed = [line.split()[0] for line in lines[:-1]]
+    assert sorted(listed) == ["acme/huge-chat", "acme/mystery-chat", "acme/old-chat", "acme/popular-chat",
+                              "acme/small-chat"]
+    assert lines[-1].startswith("dry run: 5 release(s) considered")
+    assert not ProbeRun.objects.exists() and not ReleaseWatch.objects.exists()
