@@ -76,11 +76,13 @@ test-fast: test-env
 	@$(FAST_ENV) $(BIN)/python -m pytest tests/fast -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
-# Mutation testing of the metrics, licences, lineage, tokens and exports against the fast tier
-# (not part of CI: minutes to hours). Writes bench/results/mutation.json; see bench/mutation.py.
+# Mutation testing of the metrics, licences, lineage, tokens and exports (not part of CI: minutes
+# to hours). Each module runs its tiers (bench/mutation.py's MODULES): the fast tier without servers,
+# a postgres tier against TEST_DATABASE_URL, a browser tier on Chromium. Writes bench/results/mutation.json.
 mutation: test-env
 	$(BIN)/pip install --quiet -e '.[mutation]'
-	@$(FAST_ENV) $(BIN)/python bench/mutation.py $(MUTATION_ARGS)
+	@$(BIN)/python bench/mutation.py --database-url $(TEST_DATABASE_URL) --redis-url $(TEST_REDIS_URL) \
+	  --cache-redis-url $(TEST_CACHE_REDIS_URL) $(MUTATION_ARGS)
 
 lint: test-env
 	$(BIN)/ruff check .

@@ -1,21 +1,36 @@
-"""Mutation testing of the metrics, licences, lineage, tokens and exports against the fast tier.
+"""Mutation testing of the metrics, licences, lineage, tokens and exports, one test tier at a time.
 
-`make mutation` (or `python bench/mutation.py [--module PATH ...]`) runs mutmut 3 on one module at
-a time, each in a fresh scratch directory under var/mutation/ holding the tree of the current commit
-(HEAD: commit first; uncommitted edits are not measured), where mutmut copies the packages into its
-own `mutants/` folder and runs `pytest tests/fast` against each mutant, one child process at
-a time). It then writes each module's figures into bench/results/mutation.json, keeping the entries
-of modules not run this time:
+`make mutation` (or `python bench/mutation.py [--module PATH ...] [--database-url URL]`) runs mutmut 3
+on one module at a time. Each module has its tiers (MODULES), run in order:
 
-    killed, survived, timeout, no_tests (a mutated function no fast test calls), other (suspicious,
-    segfault), equivalent (survivors judged equivalent below, each checked against its mutated
-    line), score = killed / (total - equivalent), and every survivor's changed line.
+    fast      tests/fast in the embedded default's settings (DATABASE_URL, REDIS_URL unset): no servers;
+    postgres  a short, named list of test files against the real PostgreSQL of --database-url (or
+              MUTATION_DATABASE_URL), pytest-django keeping its test database between mutants
+              (--reuse-db: each mutant's pytest session would otherwise create and migrate it anew);
+              --redis-url/--cache-redis-url (MUTATION_REDIS_URL, MUTATION_CACHE_REDIS_URL) where a
+              tier needs Redis;
+    browser   named test files that drive the Chromium at /usr/bin/chromium, no servers otherwise.
 
-Why a scratch directory per module: mutmut reads its settings from the pyproject.toml of the folder
-it runs in, and a fresh folder means every figure comes from a run of the current code and tests,
-never from results cached against older ones.
+A later tier runs only the mutants the earlier ones left alive (by name), and a mutant counts as
+killed when any tier kills it: the PostgreSQL-only paths (COPY, ADBC, the rollup's refresh) are
+reached by the postgres tier, the SQLite branches by the fast one. Each tier runs in a fresh scratch
+directory var/mutation/<module>/<tier>/ holding the tree of the current commit (HEAD: commit first;
+uncommitted edits are not measured), where mutmut copies the packages into its own `mutants/` folder
+and runs the tier's tests against each mutant, one child process at a time. The figures go into
+bench/results/mutation.json (under a lock: several `--module` runs may finish at once), keeping the
+entries of modules not run this time:
 
-Not part of CI: a module takes minutes on one core.
+    killed, survived, timeout, no_tests (a mutated function no test of any tier calls), other
+    (suspicious, segfault), equivalent (survivors judged equivalent in bench/mutation_equivalents*.py,
+    each checked against its mutated line), score = killed / (total - equivalent), and every
+    survivor's changed line.
+
+Why a scratch directory per module and tier: mutmut reads its settings from the pyproject.toml of the
+folder it runs in, and a fresh folder means every figure comes from a run of the current code and
+tests, never from results cached against older ones.
+
+Not part of CI: a module takes minutes on one core. Two runs of postgres-tier modules on one
+database at once share pytest-django's test database: give each its own --database-url.
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ import argparse
 import ast
 import datetime as dt
 import difflib
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -33,39 +49,70 @@ import subprocess
 import sys
 import time
 import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "mutation.json"
 SCRATCH = ROOT / "var" / "mutation"
-FAST_TESTS = "tests/fast"
 GOAL = 0.85
+CHROMIUM = Path("/usr/bin/chromium")
+SECRET = "test-only-not-secret"
 
-# In the order they are run: the metrics first, the licence and lineage rules last.
-MODULES = [
-    "observatory/analytics/filters.py",
-    "observatory/analytics/shares.py",
-    "observatory/analytics/gains.py",
-    "observatory/analytics/releases.py",
-    "observatory/analytics/adoption.py",
-    "observatory/analytics/derivatives.py",
-    "observatory/analytics/finetunes.py",
-    "observatory/analytics/gap.py",
-    "observatory/analytics/quality.py",
-    "observatory/analytics/frames.py",
-    "observatory/analytics/rollups.py",
-    "observatory/analytics/arrow_pool.py",
-    "observatory/labs/tokens.py",
-    "observatory/exports/tables.py",
-    "observatory/exports/images.py",
-    "observatory/vocab.py",
-    "observatory/analytics/licences.py",
-    "ingest/licences.py",
-    "ingest/lineage.py",
-]
+
+@dataclass(frozen=True)
+class Tier:
+    """One way of running tests against the mutants: its name (the environment) and its tests."""
+
+    name: str  # "fast", "postgres" or "browser"
+    tests: tuple[str, ...]
+    redis: bool = False  # the tests need REDIS_URL and CACHE_REDIS_URL too
+
+
+FAST = Tier("fast", ("tests/fast",))
+
+
+def postgres(*tests: str, redis: bool = False) -> Tier:
+    return Tier("postgres", tests, redis)
+
+
+def browser(*tests: str) -> Tier:
+    return Tier("browser", tests)
+
+
+# Module -> its tiers, in the order they are run (the metrics first, the licence and lineage rules last).
+# Keep each postgres or browser tier's list short: mutmut runs a mutant's covering tests from it.
+MODULES: dict[str, tuple[Tier, ...]] = {
+    "observatory/analytics/filters.py": (FAST,),
+    "observatory/analytics/shares.py": (FAST,),
+    "observatory/analytics/gains.py": (FAST,),
+    "observatory/analytics/releases.py": (FAST,),
+    "observatory/analytics/adoption.py": (FAST,),
+    "observatory/analytics/forecast.py": (FAST,),
+    "observatory/analytics/concentration.py": (FAST,),
+    "observatory/analytics/derivatives.py": (FAST,),
+    "observatory/analytics/finetunes.py": (FAST,),
+    "observatory/analytics/fine_tunability.py": (FAST,),
+    "observatory/analytics/release_events.py": (FAST,),
+    "observatory/analytics/tooling_readiness.py": (FAST,),
+    "observatory/analytics/gap.py": (FAST,),
+    "observatory/analytics/quality.py": (FAST,),
+    "observatory/analytics/frames.py": (FAST, postgres("tests/analytics_postgres/test_frames_paths.py")),
+    "observatory/analytics/probe_frames.py": (FAST, postgres("tests/analytics_postgres/test_probe_frames.py")),
+    "observatory/analytics/rollups.py": (FAST, postgres("tests/analytics_postgres/test_rollup_refresh.py")),
+    "observatory/analytics/arrow_pool.py": (FAST, postgres("tests/analytics_postgres/test_arrow_pool_adbc.py")),
+    "observatory/labs/tokens.py": (FAST,),
+    "observatory/exports/tables.py": (FAST,),
+    "observatory/exports/images.py": (FAST,),
+    "observatory/vocab.py": (FAST,),
+    "observatory/analytics/licences.py": (FAST,),
+    "ingest/licences.py": (FAST,),
+    "ingest/lineage.py": (FAST,),
+}
 
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for bench.*
-from bench.mutation_equivalents import _SQL_CASE, EQUIVALENT, SQL_MODULES  # noqa: E402  (judged equivalent, with why)
+from bench.mutation_equivalents import _SQL_CASE, EQUIVALENT, SQL_MODULES, SURVIVOR_NOTES  # noqa: E402  (judged, with why)
 
 
 def _status_by_exit_code():
@@ -74,16 +121,21 @@ def _status_by_exit_code():
     return status_by_exit_code
 
 
-def _scratch_pyproject(module: str, path: Path) -> str:
-    """The commit's pyproject (pytest's settings) with a [tool.mutmut] table for one module."""
+def _scratch_pyproject(module: str, tier: Tier, path: Path) -> str:
+    """The commit's pyproject (pytest's settings) with a [tool.mutmut] table for one module and tier."""
     text = path.read_text()
     if "mutmut" in tomllib.loads(text).get("tool", {}):
         raise SystemExit("pyproject.toml has its own [tool.mutmut]; bench/mutation.py writes that table itself")
     table = {
         "source_paths": ["observatory/", "ingest/"],
         "only_mutate": [module],
-        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
-        "pytest_add_cli_args_test_selection": [FAST_TESTS],
+        # --reuse-db: every mutant is a pytest session of its own (pytest.main in a forked child), and
+        # each would otherwise drop, create and migrate the test database (harmless off PostgreSQL).
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x", "--reuse-db"],
+        "pytest_add_cli_args_test_selection": list(tier.tests),
+        # A server tier's mutant also opens the test database (and maybe a browser) before its tests:
+        # a larger constant in the time limit, so a loaded machine does not turn that into timeouts.
+        "timeout_constant": 1.0 if tier.name == "fast" else 5.0,
         "use_setproctitle": False,
         # polars' thread pool does not survive a fork once it has run a query (the child hangs):
         # mutants are forked from a server that has only collected the tests (imported modules and
@@ -105,10 +157,14 @@ def _commit() -> str:
                           text=True).stdout.strip()
 
 
-def _prepare(module: str, commit: str) -> Path:
+def _module_dir(module: str) -> Path:
+    return SCRATCH / module.replace("/", ".").removesuffix(".py")
+
+
+def _prepare(module: str, tier: Tier, commit: str) -> Path:
     """A scratch folder holding the committed tree at `commit`: the working tree is shared with
     edits in progress, and a figure must belong to code and tests someone can check out."""
-    work = SCRATCH / module.replace("/", ".").removesuffix(".py")
+    work = _module_dir(module) / tier.name
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -116,7 +172,10 @@ def _prepare(module: str, commit: str) -> Path:
     subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
     if not (work / module).is_file():
         raise SystemExit(f"{module} is not in commit {commit}")
-    (work / "pyproject.toml").write_text(_scratch_pyproject(module, work / "pyproject.toml"))
+    missing = [t for t in tier.tests if not (work / t).exists()]
+    if missing:
+        raise SystemExit(f"{module}'s {tier.name} tier names tests not in commit {commit[:10]}: {', '.join(missing)}")
+    (work / "pyproject.toml").write_text(_scratch_pyproject(module, tier, work / "pyproject.toml"))
     return work
 
 
@@ -166,18 +225,37 @@ def _changed_line(lines: list[str], functions: dict[str, ast.AST], mutant: str) 
     return " | ".join(diff)[:300] or "(no line changed: a removed line)"
 
 
-def _collect(module: str, work: Path) -> dict:
-    mutated = work / "mutants" / module
-    meta = json.loads(Path(str(mutated) + ".meta").read_text())
+# A mutant's state over its tiers: the first of these any tier gave it (killed by any tier is killed).
+STATE_ORDER = ("killed", "caught by type check", "timeout", "suspicious", "segfault", "survived", "no tests")
+
+
+def _tier_states(module: str, work: Path) -> dict[str, str]:
+    meta = json.loads((work / "mutants" / (module + ".meta")).read_text())
     status = _status_by_exit_code()
+    return {name: status[code] for name, code in meta["exit_code_by_key"].items()}
+
+
+def _merged_states(per_tier: list[dict[str, str]]) -> dict[str, str]:
+    """Every mutant of the first tier (which runs them all), with its best state over the tiers."""
+    rank = {state: i for i, state in enumerate(STATE_ORDER)}
+    merged = dict(per_tier[0])
+    for states in per_tier[1:]:
+        for name, state in states.items():
+            if rank.get(state, len(rank)) < rank.get(merged[name], len(rank)):
+                merged[name] = state
+    return merged
+
+
+def _collect(module: str, works: list[Path]) -> dict:
+    mutated = works[0] / "mutants" / module  # the same mutants in every tier's folder
+    states = _merged_states([_tier_states(module, work) for work in works])
     lines = mutated.read_text().splitlines()
     functions = _functions("\n".join(lines))
     counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
     # (A timeout is a mutant whose tests hung until mutmut's limit: detected, but not counted as killed here.)
     survivors, equivalent, unmatched = [], [], []
     judged = {entry["mutant"]: entry for entry in EQUIVALENT.get(module, [])}
-    for name, code in sorted(meta["exit_code_by_key"].items()):
-        state = status[code]
+    for name, state in sorted(states.items()):
         if state in ("killed", "caught by type check"):
             counts["killed"] += 1
             continue
@@ -212,49 +290,16 @@ def _collect(module: str, work: Path) -> dict:
     }
 
 
-# What the survivors that are not equivalent are, module by module (judged by reading them).
-SURVIVOR_NOTES: dict[str, str] = {
-    "observatory/analytics/frames.py": (
-        "PostgreSQL-only paths the fast tier cannot reach: COPY (_frame_copy, _inline) and ADBC (_frame_adbc, the "
-        "postgresql branch of _frame, latest_created_date's timestamp branch) are 'no tests' or survivors here; "
-        "`make test` runs them against PostgreSQL but is not mutation-tested. _adbc_available's ImportError branch "
-        "needs the driver absent."),
-    "observatory/analytics/rollups.py": (
-        "The rollup is built and checked for freshness in PostgreSQL only (refresh, fresh, _source_version, the "
-        "vendor test in available): on the embedded default's SQLite those return early, so their mutants survive "
-        "the fast tier. Only the reader (daily_gains) is fast-testable."),
-    "observatory/analytics/releases.py": "unique(keep='first') made keep='any': polars keeps the first row anyway "
-                                         "single-threaded, so the difference is not observable in a test.",
-    "observatory/analytics/derivatives.py": "unique(keep='first') made keep='any' (not observable, as for releases).",
-    "observatory/analytics/finetunes.py": (
-        "unique over (base, tracked) or keep='any' for the bases: equal results while each base has one tracked "
-        "flag, which the loader gives (one HubModel per base id) but no constraint enforces."),
-    "observatory/analytics/arrow_pool.py": (
-        "pool()'s connect lambda runs only against PostgreSQL (ADBC); an idle connection expiring at exactly "
-        "idle_seconds ('>' made '>=') cannot be timed apart. Timeouts are mutants whose tests hung (a wait that "
-        "never ends): detected, listed apart from killed."),
-    "observatory/exports/images.py": (
-        "Everything after the Chromium check (starting kaleido's server, pio.to_image's arguments, the warning "
-        "filter, stop_browser's flag) runs only with a real browser: the dashboards' browser tests render PNG/SVG/"
-        "PDF, the fast tier does not. Only the slots, the format check and the missing-Chromium error are fast."),
-    "ingest/lineage.py": (
-        "LineageGraph.around's PostgreSQL branch (the recursive query) is not reached on SQLite; a batch step of "
-        "501 with 500-id slices skips one id a slice, which a set's order may or may not expose; max_depth's "
-        "default (32 vs 33) needs a 33-level stored chain."),
-    "observatory/analytics/gap.py": "group_by without maintain_order and unique keep='any': polars keeps the "
-                                    "order single-threaded, so not observable.",
-}
-
-
 def write_summary(results: dict) -> None:
     """bench/results/mutation.md: the figures as a table, the equivalent survivors with why, the notes."""
-    out = ["# Mutation testing (mutmut) against the fast tier", "",
+    out = ["# Mutation testing (mutmut), by module and test tier", "",
            f"Made by `{results.get('command', 'make mutation')}` with mutmut {results.get('mutmut_version')}; "
            f"{results.get('score_formula')}. Goal: {results.get('goal')}.", "",
-           "| module | mutants | killed | survived | timeout | untested | equivalent | score | goal | commit |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "| module | tiers | mutants | killed | survived | timeout | untested | equivalent | score | goal | commit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for module, f in results["modules"].items():
-        out.append(f"| {module} | {f['mutants']} | {f['killed']} | {f['survived']} | {f['timeout']} | {f['no_tests']} "
+        tiers = "+".join(t["tier"] for t in f.get("tiers", [{"tier": "fast"}]))
+        out.append(f"| {module} | {tiers} | {f['mutants']} | {f['killed']} | {f['survived']} | {f['timeout']} | {f['no_tests']} "
                    f"| {f['equivalent']} | {f['score']:.1%} | {'met' if f['meets_goal'] else 'NOT met'} "
                    f"| {str(f.get('commit', ''))[:10]} |")
     out += ["", "## Survivors that are not equivalent", ""]
@@ -267,23 +312,99 @@ def write_summary(results: dict) -> None:
     (RESULTS.parent / "mutation.md").write_text("\n".join(out) + "\n")
 
 
-def run_module(module: str, commit: str) -> dict:
-    work = _prepare(module, commit)
-    env = dict(os.environ, POLARS_MAX_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+def _tier_env(tier: Tier, work: Path, servers: argparse.Namespace) -> dict[str, str]:
+    """The tier's environment: never a server the tier does not name, so a fast figure is a fast one."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL")}
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    env.update(POLARS_MAX_THREADS="1", PYTHONDONTWRITEBYTECODE="1", OBSERVATORY_HOME=str(home), SECRET_KEY=SECRET)
+    if tier.name == "postgres":
+        env["DATABASE_URL"] = servers.database_url
+        if tier.redis:
+            env.update(REDIS_URL=servers.redis_url, CACHE_REDIS_URL=servers.cache_redis_url or servers.redis_url)
+    return env
+
+
+def _check_servers(chosen: list[str], servers: argparse.Namespace) -> None:
+    """Fail before any run when a chosen module's tier lacks what it needs."""
+    tiers = [tier for module in chosen for tier in MODULES.get(module, (FAST,))]
+    if any(t.name == "postgres" for t in tiers) and not servers.database_url:
+        raise SystemExit("a chosen module has a postgres tier: give --database-url (or MUTATION_DATABASE_URL), "
+                         "e.g. postgresql://postgres@127.0.0.1:5432/observatory")
+    if any(t.redis for t in tiers) and not servers.redis_url:
+        raise SystemExit("a chosen module's postgres tier needs Redis: give --redis-url (or MUTATION_REDIS_URL)")
+    if any(t.name == "browser" for t in tiers) and not CHROMIUM.exists():
+        raise SystemExit(f"a chosen module has a browser tier and {CHROMIUM} is missing (make chromium)")
+
+
+def run_module(module: str, commit: str, servers: argparse.Namespace) -> dict:
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
-    log = work / "mutmut.log"
-    with log.open("w") as out:
-        proc = subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=work, env=env, stdout=out,
-                              stderr=subprocess.STDOUT)
-    seconds = round(time.monotonic() - started, 1)
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"mutmut failed on {module} (exit {proc.returncode}); log {log}:\n{tail}")
-    figures = _collect(module, work)
-    figures["seconds"] = seconds
+    works, left = [], None  # left: the mutants no tier has killed yet (None: all, for the first tier)
+    for tier in MODULES.get(module, (FAST,)):
+        if left is not None and not left:
+            break
+        work = _prepare(module, tier, commit)
+        log = work / "mutmut.log"
+        with log.open("w") as out:
+            proc = subprocess.run([str(mutmut), "run", "--max-children", "1", *(left or ())], cwd=work,
+                                  env=_tier_env(tier, work, servers), stdout=out, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise SystemExit(f"mutmut failed on {module}, {tier.name} tier (exit {proc.returncode}); log {log}:\n{tail}")
+        works.append(work)
+        merged = _merged_states([_tier_states(module, w) for w in works])
+        left = sorted(name for name, state in merged.items() if state not in ("killed", "caught by type check"))
+        print(f"   {tier.name} tier: {len(left)} mutants left alive", flush=True)
+    figures = _collect(module, works)
+    figures["seconds"] = round(time.monotonic() - started, 1)
     figures["commit"] = commit
+    figures["tiers"] = [{"tier": t.name, "tests": list(t.tests)} for t in MODULES.get(module, (FAST,))]
     return figures
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive flock on `path` (created): several runs read-modify-write one results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+RESULTS_LOCK = SCRATCH / "results.lock"
+
+
+def _store(module_figures: dict[str, dict]) -> None:
+    """Write these modules' figures into mutation.json and mutation.md, keeping every other module's
+    entry as the file has it now (another run may have written one since this run started)."""
+    with _locked(RESULTS_LOCK):
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results.setdefault("modules", {}).update(module_figures)
+        results.update({
+            "tool": "mutmut", "mutmut_version": importlib.metadata.version("mutmut"),
+            "command": "make mutation  # = python bench/mutation.py --database-url $(TEST_DATABASE_URL): every module "
+                       "of MODULES in turn; each module's own run is in its `command`",
+            "per_module_command": "mutmut run --max-children 1 [the mutants earlier tiers left alive]  (in "
+                                  "var/mutation/<module>/<tier>/; each module's tiers and their tests are in its `tiers`)",
+            "goal": f">= {GOAL:.0%} of non-equivalent mutants killed in each module",
+            "score_formula": "killed (by any tier) / (mutants - equivalent); timeouts and untested mutants count as "
+                             "not killed",
+        })
+        tmp = RESULTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+        tmp.replace(RESULTS)
+        write_summary(results)
+
+
+def _command(module: str) -> str:
+    tiers = MODULES.get(module, (FAST,))
+    url = " TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/observatory" if any(
+        t.name == "postgres" for t in tiers) else ""
+    return "make mutation MUTATION_ARGS=" + shlex.quote(f"--module {module}") + url
 
 
 def main(argv=None) -> int:
@@ -291,45 +412,42 @@ def main(argv=None) -> int:
     parser.add_argument("--module", action="append", help="a module path to run (default: all, in order)")
     parser.add_argument("--recount", action="store_true",
                         help="recount the last run's results in var/mutation/ (after editing EQUIVALENT) without running")
+    parser.add_argument("--database-url", default=os.environ.get("MUTATION_DATABASE_URL"),
+                        help="PostgreSQL for the postgres tiers (default: $MUTATION_DATABASE_URL)")
+    parser.add_argument("--redis-url", default=os.environ.get("MUTATION_REDIS_URL"),
+                        help="Redis for the tiers that need it (default: $MUTATION_REDIS_URL)")
+    parser.add_argument("--cache-redis-url", default=os.environ.get("MUTATION_CACHE_REDIS_URL"),
+                        help="the cache's Redis (default: $MUTATION_CACHE_REDIS_URL, else --redis-url)")
     args = parser.parse_args(argv)
     chosen = args.module or [m for m in MODULES if (ROOT / m).exists()]
     unknown = [m for m in chosen if not (ROOT / m).is_file()]  # (run from the commit, checked there too)
     if unknown:
         raise SystemExit(f"no such module: {', '.join(unknown)}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.setdefault("modules", {})
     if args.recount:
+        recounted = {}
+        old = json.loads(RESULTS.read_text()).get("modules", {}) if RESULTS.exists() else {}
         for module in chosen:
-            work = SCRATCH / module.replace("/", ".").removesuffix(".py")
-            if module not in results["modules"] or not (work / "mutants" / (module + ".meta")).exists():
+            works = [_module_dir(module) / t.name for t in MODULES.get(module, (FAST,))]
+            works = [w for w in works if (w / "mutants" / (module + ".meta")).exists()]
+            if module not in old or not works:
                 continue
-            kept = {k: results["modules"][module].get(k) for k in ("seconds", "commit", "date", "command")}
-            kept["command"] = kept["command"] or "make mutation MUTATION_ARGS=" + shlex.quote(f"--module {module}")
-            results["modules"][module] = {**_collect(module, work), **kept}
-        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-        write_summary(results)
+            kept = {k: old[module].get(k) for k in ("seconds", "commit", "date", "command", "tiers")}
+            kept["command"] = kept["command"] or _command(module)
+            recounted[module] = {**_collect(module, works), **kept}
+        _store(recounted)
         return 0
+    _check_servers(chosen, args)
     commit = _commit()
     for module in chosen:
         print(f"== {module} at {commit[:10]}", flush=True)
-        figures = run_module(module, commit)
+        with _locked(_module_dir(module).with_suffix(".lock")):  # one run of a module at a time
+            figures = run_module(module, commit, args)
         figures["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        figures["command"] = "make mutation MUTATION_ARGS=" + shlex.quote(f"--module {module}")
-        results["modules"][module] = figures
+        figures["command"] = _command(module)
         print(f"   score {figures['score']} ({figures['killed']} killed of {figures['mutants']}, "
               f"{figures['equivalent']} equivalent, {figures['survived']} survived, {figures['timeout']} timeout, "
               f"{figures['no_tests']} untested) in {figures['seconds']} s", flush=True)
-        results.update({
-            "tool": "mutmut", "mutmut_version": importlib.metadata.version("mutmut"),
-            "command": "make mutation  # = python bench/mutation.py: every module of MODULES in turn; each module's "
-                       "own run is in its `command`",
-            "per_module_command": "mutmut run --max-children 1  (in var/mutation/<module>/, "
-                                  f"tests: pytest {FAST_TESTS}, settings: the embedded default)",
-            "goal": f">= {GOAL:.0%} of non-equivalent mutants killed in each module",
-            "score_formula": "killed / (mutants - equivalent); timeouts and untested mutants count as not killed",
-        })
-        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-        write_summary(results)
+        _store({module: figures})
     return 0
 
 

@@ -201,3 +201,62 @@ EQUIVALENT: dict[str, list[dict[str, str]]] = {
          "contains": "map_elements(country_region, )", "why": _INFERRED},
     ],
 }
+
+# What the survivors that are not equivalent are, module by module (judged by reading them).
+SURVIVOR_NOTES: dict[str, str] = {
+    "observatory/analytics/frames.py": (
+        "PostgreSQL-only paths the fast tier cannot reach: COPY (_frame_copy, _inline) and ADBC (_frame_adbc, the "
+        "postgresql branch of _frame, latest_created_date's timestamp branch) are 'no tests' or survivors here; "
+        "`make test` runs them against PostgreSQL but is not mutation-tested. _adbc_available's ImportError branch "
+        "needs the driver absent."),
+    "observatory/analytics/rollups.py": (
+        "The rollup is built and checked for freshness in PostgreSQL only (refresh, fresh, _source_version, the "
+        "vendor test in available): on the embedded default's SQLite those return early, so their mutants survive "
+        "the fast tier. Only the reader (daily_gains) is fast-testable."),
+    "observatory/analytics/releases.py": "unique(keep='first') made keep='any': polars keeps the first row anyway "
+                                         "single-threaded, so the difference is not observable in a test.",
+    "observatory/analytics/derivatives.py": "unique(keep='first') made keep='any' (not observable, as for releases).",
+    "observatory/analytics/finetunes.py": (
+        "unique over (base, tracked) or keep='any' for the bases: equal results while each base has one tracked "
+        "flag, which the loader gives (one HubModel per base id) but no constraint enforces."),
+    "observatory/analytics/arrow_pool.py": (
+        "pool()'s connect lambda runs only against PostgreSQL (ADBC); an idle connection expiring at exactly "
+        "idle_seconds ('>' made '>=') cannot be timed apart. Timeouts are mutants whose tests hung (a wait that "
+        "never ends): detected, listed apart from killed."),
+    "observatory/exports/images.py": (
+        "Everything after the Chromium check (starting kaleido's server, pio.to_image's arguments, the warning "
+        "filter, stop_browser's flag) runs only with a real browser: the dashboards' browser tests render PNG/SVG/"
+        "PDF, the fast tier does not. Only the slots, the format check and the missing-Chromium error are fast."),
+    "ingest/lineage.py": (
+        "LineageGraph.around's PostgreSQL branch (the recursive query) is not reached on SQLite; a batch step of "
+        "501 with 500-id slices skips one id a slice, which a set's order may or may not expose; max_depth's "
+        "default (32 vs 33) needs a 33-level stored chain."),
+    "observatory/analytics/gap.py": "group_by without maintain_order and unique keep='any': polars keeps the "
+                                    "order single-threaded, so not observable.",
+}
+
+# Other helpers' judgements live in files of their own, merged here when present, so that no two
+# people edit one file: each may define EQUIVALENT (module -> entries, as above), SQL_MODULES and
+# NOTES (module -> what its non-equivalent survivors are, shown in mutation.md).
+EXTRA_FILES = ("mutation_equivalents_exports", "mutation_equivalents_readiness", "mutation_equivalents_postgres")
+
+
+def _merge_extra_files() -> None:
+    global SQL_MODULES
+    import importlib.util
+    from pathlib import Path
+
+    for name in EXTRA_FILES:
+        path = Path(__file__).with_name(name + ".py")
+        if not path.exists():
+            continue
+        spec = importlib.util.spec_from_file_location(f"bench.{name}", path)
+        extra = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(extra)
+        for module, entries in getattr(extra, "EQUIVALENT", {}).items():
+            EQUIVALENT.setdefault(module, []).extend(entries)
+        SQL_MODULES = SQL_MODULES + tuple(getattr(extra, "SQL_MODULES", ()))
+        SURVIVOR_NOTES.update(getattr(extra, "NOTES", {}))
+
+
+_merge_extra_files()
