@@ -36,6 +36,12 @@ from probes.itemsets import ItemSet
 
 VERSIONS = {"hellaswag": 1, "mmlu-redux": 1, "gsm8k": 1}
 NAMES = tuple(VERSIONS)
+TITLES = {"hellaswag": "HellaSwag", "mmlu-redux": "MMLU-Redux", "gsm8k": "GSM8K"}
+# The one score of each set that a single-number view (the gap's `source=probe`) draws: the figure
+# papers and model cards lead with (HellaSwag's length-normalised acc, as the Open LLM Leaderboard
+# and the Llama and SmolLM reports give it; MMLU's acc; GSM8K's strict exact match), with its name.
+HEADLINE = {"hellaswag": ("accuracy_norm", "acc_norm"), "mmlu-redux": ("accuracy", "acc"),
+            "gsm8k": ("exact_match_strict", "exact match, strict")}
 SUBSET_SEED = 20261201
 GSM8K_SHOTS = 5
 GSM8K_MAX_NEW_TOKENS = 256  # lm-eval HFLM's max_gen_toks default
@@ -232,6 +238,15 @@ def items_hash(name: str, items: list[dict]) -> str:
                             "items": [[i["id"], i["context"], i["choices"], i["gold"], i["answer"]] for i in items]},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_label(label: str) -> tuple[str, int | None] | None:
+    """(set, limit) of an item-set label as load_public_set writes it ("hellaswag[limit=1000]" ->
+    ("hellaswag", 1000), "gsm8k" -> ("gsm8k", None)); None for anything else (the project's own sets)."""
+    match = re.fullmatch(r"([a-z0-9-]+)(?:\[limit=([1-9][0-9]*)\])?", label or "")
+    if not match or match.group(1) not in VERSIONS:
+        return None
+    return match.group(1), int(match.group(2)) if match.group(2) else None
 
 
 def load_public_set(name: str, benchmarks_dir: str | Path | None, *, limit: int | None = None) -> ItemSet:

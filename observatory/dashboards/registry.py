@@ -26,6 +26,7 @@ from observatory.analytics import (
     gains,
     gap,
     licences,
+    probe_gap,
     quality,
     releases,
     rollups,
@@ -248,6 +249,8 @@ GAP_SOURCES = {
     # source: (leaderboard source, benchmarks, label, unit, match threshold, attribution)
     "epoch-eci": ("epoch-eci", ["eci"], "Epoch Capabilities Index", "ECI points", 1.0, ["epoch"]),
     "lmarena": ("lmarena", ["arena-text"], "LMArena text score", "Arena points", 0.0, ["lmarena"]),
+    # The probes' label is the drawn public set's (analytics.probe_gap), e.g. "observatory probes:
+    # HellaSwag acc_norm, 1,000-item subset"; scores are shares of items (0-1).
     "probe": ("probe", None, "observatory probes", "score", 0.0, ["probe"]),
 }
 # How a closed model counts as caught up (analytics.gap.RULES). Epoch's index and LMArena carry an
@@ -266,12 +269,11 @@ def gap_models(p: ChartParams) -> tuple[pl.DataFrame, dt.date | None, dict]:
     source, benchmarks, *_ = GAP_SOURCES[p.source]
     entries = frames.leaderboard(source, benchmarks)
     info: dict = {}
-    if source == "probe" and not entries.is_empty():
-        # Probes score several benchmarks; a frontier only makes sense within one: the most covered.
-        benchmark = entries.group_by("benchmark").len().sort(["len", "benchmark"], descending=[True, False])[0, 0]
-        entries = entries.filter(pl.col("benchmark") == benchmark).with_columns(
-            pl.coalesce("snapshot_date", "release_date").alias("snapshot_date"))
-        info["benchmark"] = benchmark
+    if source == "probe":
+        # Public sets only (a frontier within one set and size: probe_gap); a model's date is its
+        # release date, or the day it was first probed where the catalogue has none.
+        entries, info = probe_gap.public_probe_entries(entries)
+        entries = entries.with_columns(pl.coalesce("release_date", "snapshot_date").alias("snapshot_date"))
     models = gap.snapshot_models(entries) if source in ("lmarena", "probe") else gap.released_models(entries)
     if p.filters.start:
         models = models.filter(pl.col("date") >= p.filters.start)
@@ -297,10 +299,12 @@ def _gap(p: ChartParams) -> Computed:
 
 def _gap_chart(c: Computed, p: ChartParams) -> go.Figure:
     _source, _b, label, unit, _t, attribution = GAP_SOURCES[p.source]
+    label = c.info.get("source_label", label)
     return gap_charts.open_closed_gap(c.rows, c.extra["horizontal_gaps"], source_label=label, unit=unit,
                                       sources=attribution, estimate=c.info["current_gap"], as_of=c.as_of,
                                       mean_gap=c.info["gap"], vertical=c.info["vertical_gap"],
                                       x_title="Release date" if p.source == "epoch-eci" else
+                                      "Release date (else first probed)" if p.source == "probe" else
                                       "First appearance on the leaderboard (date)")
 
 
@@ -370,7 +374,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            "Closed and open frontiers over time, the vertical gap in points and the horizontal gap in months.",
            lambda p: GAP_SOURCES[p.source][5], _gap, _gap_chart, uses=("start", "end", "source"),
            methodology={"metric": "gap-v2", "match": "interval-difference/v1",
-                        "gap-interval": "bootstrap-closed-frontier-90/v1"}),
+                        "gap-interval": "bootstrap-closed-frontier-90/v1", "probe-scores": "public-set-headline/v1"}),
     # The observatory's own probes (dashboards.probe_metrics): public runs that succeeded only.
     Metric("fine-tunability", "Fine-tunability leaderboard",
            "Every profiled model's LoRA fine-tuning side by side: loss curves, steps to target, held-out gain, "
