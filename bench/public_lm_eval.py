@@ -14,9 +14,12 @@ The documents are the probe's subset in the fields those tasks read:
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import json
 import os
+import shlex
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -148,6 +151,10 @@ def compare_public(args) -> int:
         "throughput_ratio_probe_over_lm_eval": round(theirs_seconds / ours_seconds, 3),
         "lm_eval_version": importlib.metadata.version("lm-eval"), "threads": torch.get_num_threads(),
         "batch_size": args.batch_size, "gen_batch_size": args.gen_batch_size,
+        # The machine may be shared: the load says how far the seconds can be trusted (the ratio holds better).
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": shlex.join([".venv/bin/python", "bench/probe_vs_lm_eval.py", *sys.argv[1:]]),
     })
     print(json.dumps(report, indent=2))
     if args.json:
