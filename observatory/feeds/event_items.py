@@ -5,7 +5,9 @@
 - `licence-conflict`: a derivative whose licence class allows more than its base's (the rule
   of observatory.vocab), dated by the derivative's creation day;
 - `tooling-ready`: the first tooling check at which every check passed (gpu_workers.readiness);
-- `profile-finished-<probe>`: a model's first public probe run of that probe that succeeded.
+- `profile-finished-<probe>`: a model's first public probe run of that probe that succeeded;
+- `forecast-on-track`: the first crawl day whose adoption forecast, as of that day, gave the model
+  P(RAM v2 ≥ 1 at day 90) ≥ 0.5 (feeds.on_track_items).
 
 The scope is the RAM table's and the licence chart's default: tracked models. Every event is
 dated from the data, and its id is a tag: URI of Hub id, kind and that date (feeds.tags), so ids
@@ -26,6 +28,7 @@ from observatory.analytics import adoption, frames, licences, release_events
 from observatory.analytics.filters import Filters, filter_models
 from observatory.catalog.models import HubModel, Run
 from observatory.catalog.runs import data_version
+from observatory.feeds.on_track_items import on_track_events
 from observatory.feeds.release_items import profile_summary
 from observatory.feeds.tags import FeedItem, day_start, tag_uri
 
@@ -105,7 +108,11 @@ def build_events() -> list[FeedItem]:
     filters = Filters()  # tracked models, as the RAM table and the licence chart by default
     snaps = frames.snapshots(filters=filters, since_release=True)
     models = frames.models(("hub_id", "release_date"), filters)
-    events = [*_ram_events(snaps, models), *_conflict_events(filters), *_tooling_events(), *_profile_events()]
+    # The forecast's growth law learns from every sized model, as the adoption-forecast metric's does.
+    everyone = frames.models(("hub_id", "release_date"))
+    forecast_snaps = frames.snapshots(filters=Filters(scope="all"), since_release=True)
+    events = [*_ram_events(snaps, models), *_conflict_events(filters), *_tooling_events(), *_profile_events(),
+              *on_track_events(forecast_snaps, everyone, filter_models(everyone, filters))]
     unique = {e.id: e for e in events}  # an id is its event: two of one kind on one day are one
     return sorted(unique.values(), key=lambda e: (e.published, e.id), reverse=True)[:ITEMS]
 
