@@ -104,7 +104,7 @@ MODULES: dict[str, tuple[Tier, ...]] = {
     "observatory/analytics/arrow_pool.py": (FAST, postgres("tests/analytics_postgres/test_arrow_pool_adbc.py")),
     "observatory/labs/tokens.py": (FAST,),
     "observatory/exports/tables.py": (FAST,),
-    "observatory/exports/images.py": (FAST,),
+    "observatory/exports/images.py": (FAST, browser("tests/export_images/test_rendering.py")),
     "observatory/vocab.py": (FAST,),
     "observatory/analytics/licences.py": (FAST,),
     "ingest/licences.py": (FAST,),
