@@ -54,6 +54,10 @@ class HubModel(models.Model):
     author = models.CharField(max_length=96, blank=True)
     created_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_modified = models.DateTimeField(null=True, blank=True)
+    # The commit the Hub's main branch was at when last crawled (the API's `sha`). Hub-stats rows
+    # carry none: an import leaves a crawled sha as it was. The release watch pins its runs to it
+    # and re-runs the tooling probe when it moves (gpu_workers.watch, gpu_workers.tooling_schedule).
+    sha = models.CharField(max_length=40, null=True, blank=True, help_text="the Hub's commit sha, as last crawled")
     release_date = models.DateField(null=True, blank=True, db_index=True, help_text="createdAt unless corrected")
     release_date_source = models.CharField(max_length=32, default="hub")
     pipeline_tag = models.CharField(max_length=64, blank=True)
@@ -400,6 +404,28 @@ class DailyGain(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["tracked", "date"])]
+
+
+class RollupChange(models.Model):
+    """What a write to a rollup's sources touched, logged by statement-level triggers (migration
+    0007) and consumed by the next fold (observatory.analytics.rollups), in the writer's own
+    transaction: a rolled-back write leaves nothing, a committed one is seen by the next fold.
+
+    `kind` says which rollup rows the write may have changed: "date" every cell on `date` (a
+    snapshot written there; the fold adds the day each such row's successor is on), "cell" one
+    filter cell on every date (a model moved between cells, or lost rows), "org" every cell of
+    one (organization, region) pair (an organisation renamed, moved or deleted), "full"
+    everything (a TRUNCATE), "write" nothing (any other write: the rollup is not fresh until a
+    fold has seen it).
+    """
+
+    kind = models.CharField(max_length=8)
+    date = models.DateField(null=True)
+    tracked = models.BooleanField(null=True)
+    region = models.CharField(max_length=16, null=True)
+    organization = models.CharField(max_length=200, null=True)
+    size_class = models.CharField(max_length=10, null=True)
+    pipeline_tag = models.CharField(max_length=64, null=True)
 
 
 class RollupState(models.Model):
