@@ -106,6 +106,23 @@ EQUIVALENT: dict[str, list[dict[str, str]]] = {
     "observatory/analytics/rollups.py": [
         {"mutant": _R + f"x_daily_gains__mutmut_{n}", "contains": f'"{word}"', "why": _COLUMN_CASE}
         for n, word in ((9, "TRACKED"), (13, "REGION"), (17, "ORGANIZATION"), (21, "SIZE_CLASS"), (25, "PIPELINE_TAG"))
+    ] + [
+        # refresh()'s statements with their keywords and unquoted names in another case; each was
+        # run (tests/analytics_postgres/test_rollup_refresh.py) and reached, and PostgreSQL folds
+        # unquoted names to lower case. The quoted '256MB' keeps its case in mutant 13 (the lower
+        # case one, '256mb', is an invalid unit and is killed), and %s stays lower case in 28 (the
+        # upper case one, %S, is no placeholder and is killed).
+        {"mutant": _R + "x_refresh__mutmut_13", "contains": "SET LOCAL WORK_MEM = '256MB'", "why": _SQL_CASE},
+        {"mutant": _R + "x_refresh__mutmut_28", "contains": "insert into catalog_rollupstate (name, source_version",
+         "why": _SQL_CASE},
+        {"mutant": _R + "x_refresh__mutmut_31", "contains": "on conflict (name) do update set source_version = excluded.",
+         "why": _SQL_CASE},
+        {"mutant": _R + "x_refresh__mutmut_32", "contains": "ON CONFLICT (NAME) DO UPDATE SET SOURCE_VERSION = EXCLUDED.",
+         "why": _SQL_CASE},
+        {"mutant": _R + "x_refresh__mutmut_34", "contains": "built_at = excluded.built_at, seconds = excluded.seconds",
+         "why": _SQL_CASE},
+        {"mutant": _R + "x_refresh__mutmut_35", "contains": "BUILT_AT = EXCLUDED.BUILT_AT, SECONDS = EXCLUDED.SECONDS",
+         "why": _SQL_CASE},
     ],
     "observatory/analytics/frames.py": [
         {"mutant": _FR + "x__frame__mutmut_26", "contains": "if date_columns or rows:",
