@@ -49,5 +49,6 @@ def test_the_methodology_page_explains_each_public_prompt_and_metric(client):
     html = client.get("/methodology").content.decode()
     section = html.split('id="public-benchmarks"')[1].split("<h2")[0]
     for phrase in ("activity_label: ctx", "about {subject}.", "error_type", "the train file's first five",
-                   "exact match, strict", "exact match, flexible", "acc_norm", "seed 20261201", "item-set hash"):
+                   "exact match, strict", "exact match, flexible", "acc_norm", "seed 20261201", "item-set hash",
+                   "benchmark-v1", "at most 6 new tokens", "sorted by length", "<code>source=probe</code> draws"):
         assert phrase in section, phrase
