@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from gpu_workers import services
-from gpu_workers.models import ProbeRun
+from gpu_workers import services, watch_policy
+from gpu_workers.models import ProbeRun, WatchPolicy
 
 
 @admin.register(ProbeRun)
@@ -36,3 +36,21 @@ class ProbeRunAdmin(admin.ModelAdmin):
                                               public=p.public, budget_seconds=p.budget_seconds)
             services.enqueue(fresh)
         self.message_user(request, f"queued {queryset.count()} new run(s)", messages.SUCCESS)
+
+
+@admin.register(WatchPolicy)
+class WatchPolicyAdmin(admin.ModelAdmin):
+    """One policy: the add form starts from the WATCH_* settings in force; each field's check
+    (gpu_workers.watch_policy) names what is wrong, and a refused form saves nothing."""
+
+    list_display = ["__str__", "priority", "max_per_day", "max_params_b", "max_age_days", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not WatchPolicy.objects.exists()
+
+    def get_changeform_initial_data(self, request):
+        current = watch_policy.from_settings()
+        return {"probes": list(current.probes), "max_per_day": current.max_per_day,
+                "max_params_b": current.max_params_b, "max_age_days": current.max_age_days,
+                "priority": current.priority, "probe_config": current.overrides, "public_sets": current.public_sets}

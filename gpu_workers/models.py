@@ -6,8 +6,10 @@ heartbeat, error), so every import, crawl and probe shows up in one place.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from gpu_workers import watch_policy
 from observatory.catalog.models import HubModel, Run
 from probes import registry
 
@@ -56,3 +58,59 @@ class ReleaseWatch(models.Model):
 
     def __str__(self) -> str:
         return f"release watch #{self.pk} {self.started_at:%Y-%m-%d %H:%M} ({self.trigger})"
+
+
+def _refuse(check, value) -> None:
+    try:
+        check(value)
+    except ValueError as exc:  # the policy's checks say why; the admin shows it beside the field
+        raise ValidationError(str(exc)) from None
+
+
+# Module-level functions, not closures: migrations name a field's validators by import path.
+def validate_watch_probes(value) -> None:
+    _refuse(watch_policy.check_probes, value)
+
+
+def validate_probe_config(value) -> None:
+    _refuse(watch_policy.check_probe_config, value)
+
+
+def validate_public_sets(value) -> None:
+    _refuse(watch_policy.check_public_sets, value)
+
+
+def validate_positive(value: float) -> None:
+    if value is None or not value > 0:
+        raise ValidationError(f"must be more than 0 (billions of parameters), got {value}")
+
+
+class WatchPolicy(models.Model):
+    """The release watch's policy, as set in the admin: one row at most (saved as pk 1). With no
+    row the WATCH_* settings decide (gpu_workers.watch_policy.effective); deleting it goes back to them."""
+
+    probes = models.JSONField(validators=[validate_watch_probes],
+                              help_text='the probes a new tracked release gets, e.g. ["benchmark", "tooling", "finetune"]')
+    max_per_day = models.PositiveIntegerField(help_text="at most this many new models planned a day (0: none)")
+    max_params_b = models.FloatField(validators=[validate_positive], help_text=(
+        "size cap in billions of parameters (more than 0; the probes' PROBE_MAX_PARAMS_B caps it too)"))
+    max_age_days = models.PositiveIntegerField(help_text="a release older than this many days is not new")
+    priority = models.CharField(max_length=16, choices=[(p, p.replace("_", " ")) for p in watch_policy.PRIORITIES],
+                                help_text="which models first when the daily cap bites: downloads, RAM or size class")
+    probe_config = models.JSONField(default=dict, blank=True, validators=[validate_probe_config],
+                                    help_text='overrides of the probes\' configs, e.g. {"benchmark": {"limit": 20}}')
+    public_sets = models.JSONField(default=dict, blank=True, validators=[validate_public_sets],
+                                   help_text='the benchmark once more per public set on a subset of this many items, '
+                                             'e.g. {"hellaswag": 100, "gsm8k": 10} (null: the whole set; '
+                                             'WATCH_GPU_HOSTS runs every set whole)')
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "release watch policy"
+
+    def __str__(self) -> str:
+        return f"release watch policy ({', '.join(self.probes)}; {self.max_per_day}/day, ≤{self.max_params_b:g}B)"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one policy: saving another replaces it
+        super().save(*args, **kwargs)

@@ -97,7 +97,7 @@ class ProgressWriter:
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
 def run_probe(self, probe_run_id: int) -> None:
-    from probes.errors import ModelRefused, ProbeInterrupted, ProbeTimeout
+    from probes.errors import DownloadFailed, ModelRefused, ProbeInterrupted, ProbeTimeout
     from probes.runner import run_probe as run_library_probe
     from probes.sources import Limits
 
@@ -133,6 +133,9 @@ def run_probe(self, probe_run_id: int) -> None:
     except ModelRefused as exc:
         Run.objects.fail(run_id, f"refused: {exc}", step="refused")
         log.warning("probe refused run=%s error=%s", probe_run_id, exc)
+    except DownloadFailed as exc:  # the Hub's trouble, not the model's: the release watch retries it
+        Run.objects.fail(run_id, f"download failed: {exc}", step="download failed")
+        log.warning("probe download failed run=%s error=%s", probe_run_id, exc)
     except (ProbeTimeout, SoftTimeLimitExceeded) as exc:
         Run.objects.fail(run_id, f"time budget of {probe_run.budget_seconds}s exceeded: {exc}", step="timed out")
     except ProbeInterrupted as exc:

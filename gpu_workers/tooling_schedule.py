@@ -1,8 +1,10 @@
 """Beat's tooling re-checks: every watched model is checked again at TOOLING_CHECK_DAYS after its
 release and whenever a revision appears that no tooling check ran on (gpu_workers.readiness.due).
 
-A watched model is one with a public tooling run already (the release watch's first check, or a
-published submission). Beat runs this hourly; a check already asked for (queued, running or done)
+A new revision is the Hub's sha as the last crawl stored it (HubModel.sha; without one, the
+newest commit a probe run was pinned to) when no tooling check ran on it. A watched model is one
+with a public tooling run already (the release watch's first check, or a published submission).
+Beat runs this hourly; a check already asked for (queued, running or done)
 counts, so a second beat in the same day queues nothing and missed days are caught up once.
 Imported by the worker through CELERY_IMPORTS (gpu_workers.tasks holds the probe tasks).
 """
@@ -58,11 +60,11 @@ def due_checks(*, today: dt.date | None = None, days: tuple[int, ...] | None = N
         release = release_day(model)
         if release is None:
             continue
-        reason = readiness.due(release, asked[model.pk], today=today, current_revision=revisions.get(model.pk, ""),
-                               days=days)
+        # The crawl's stored sha is the Hub's current commit; without one, the newest pinned run's.
+        current = model.sha or revisions.get(model.pk, "")
+        reason = readiness.due(release, asked[model.pk], today=today, current_revision=current, days=days)
         if reason:
-            new_revision = reason.startswith("new revision")
-            out.append(Due(model, revisions[model.pk] if new_revision else "", reason))
+            out.append(Due(model, current if reason.startswith("new revision") else "", reason))
     return sorted(out, key=lambda d: (release_day(d.model), d.model.hub_id))
 
 

@@ -2,24 +2,27 @@
 
 After a crawl, a hub-stats import or a bootstrap finishes (catalog.runs.data_changed, connected
 in GpuWorkersConfig.ready), the `watch_releases` task plans and queues; `manage.py
-watch_releases` prints the same plan. A release is planned when it is
+watch_releases` prints the same plan. The policy is the admin's WatchPolicy when one is saved,
+else the WATCH_* settings (gpu_workers.watch_policy). A release is planned when it is
 - tracked by the policy (HubModel.tracked),
 - new: created since the last watch, or first seen since then (a crawl that found it late),
-  and released at most WATCH_MAX_AGE_DAYS ago (an explicit --since replaces both), and
-- within the caps: its parameter count known and at most WATCH_MAX_PARAMS_B (and the probes'
-  PROBE_MAX_PARAMS_B); at most WATCH_MAX_PER_DAY new models a day, the first by WATCH_PRIORITY.
-Each is pinned to the commit the Hub reports (model_info's `sha`); a probe already asked for
-the same (model, revision, probe, config hash) is not asked again, so a second crawl queues
-nothing. A watched model whose sha moved gets its tooling probe again (the readiness timeline,
-gpu_workers.tooling_schedule, reads that run). The probe configs are the registry's defaults
-with WATCH_PROBE_CONFIG's overrides (`benchmark.limit=20;finetune.steps=4`).
+  and released at most max-age days ago (an explicit --since replaces both), and
+- within the caps: its parameter count known and at most the size cap (and the probes'
+  PROBE_MAX_PARAMS_B); at most max-per-day new models a day, the first by the priority.
+Each is pinned to the commit the Hub reports: the `sha` the last crawl stored on HubModel, or,
+for a model stored without one, model_info's. A run already asked for the same (model,
+revision, probe, config hash) is not asked again, so a second crawl queues nothing. A watched
+model whose stored sha moved gets its tooling probe again (the readiness timeline,
+gpu_workers.tooling_schedule, reads that run). The benchmark probe is planned once per public
+set too, on its fixed subset (WATCH_PUBLIC_SETS; whole on a CUDA fleet, WATCH_GPU_HOSTS). A
+watched run that failed for a transient reason is asked again by a later watch, with backoff
+and a bound; a permanent failure never is (gpu_workers.watch_retries).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 
@@ -27,17 +30,16 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from gpu_workers import services
+from gpu_workers import services, watch_policy, watch_retries
 from gpu_workers.models import ProbeRun, ReleaseWatch
+from gpu_workers.watch_policy import Ask
 from observatory.catalog.models import HubModel, Run
-from probes import registry
-from probes.result import config_hash, full_config
 
 log = logging.getLogger(__name__)
 TOOLING = "tooling"  # the probe a new revision re-runs
-PRIORITIES = ("downloads", "ram", "size_class")
 SIZE_ORDER = ("<1B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", ">250B")
 TRIGGER_KINDS = (Run.Kind.CRAWL, Run.Kind.BOOTSTRAP)
 TRIGGER_IMPORTS = ("import:hubstats",)
@@ -46,56 +48,26 @@ TRIGGER_IMPORTS = ("import:hubstats",)
 PRIORITY_READERS: dict[str, Callable[[HubModel], float]] = {}
 
 
-@dataclasses.dataclass(frozen=True)
-class WatchConfig:
-    probes: tuple[str, ...]
-    overrides: dict[str, dict]  # probe → config keys that differ from its default
-    max_per_day: int
-    max_params_b: float
-    max_age_days: int
-    priority: str
-
-    def config(self, probe: str) -> dict:
-        return full_config(probe, self.overrides.get(probe))
-
-    def hash(self, probe: str) -> str:
-        return config_hash(probe, self.config(probe))
+WatchConfig = watch_policy.WatchConfig
 
 
 def watch_config() -> WatchConfig:
-    """The settings, checked: a wrong one names itself (ImproperlyConfigured), never a worker error."""
-    probes = tuple(settings.WATCH_PROBES)
-    unknown = [p for p in probes if p not in registry.NAMES]
-    if unknown:
-        raise ImproperlyConfigured(f"WATCH_PROBES: unknown probe(s) {', '.join(unknown)}; known: {', '.join(registry.NAMES)}")
-    if settings.WATCH_PRIORITY not in PRIORITIES:
-        raise ImproperlyConfigured(f"WATCH_PRIORITY must be one of {', '.join(PRIORITIES)}, got {settings.WATCH_PRIORITY!r}")
-    overrides: dict[str, dict] = {}
-    for key, raw in settings.WATCH_PROBE_CONFIG.items():
-        probe, _, name = key.partition(".")
-        if probe not in registry.NAMES or not name:
-            raise ImproperlyConfigured(f"WATCH_PROBE_CONFIG: {key!r} is not probe.key (probes: {', '.join(registry.NAMES)})")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw  # a bare word is a string
-        overrides.setdefault(probe, {})[name] = value
-    for probe, values in overrides.items():
-        try:
-            full_config(probe, values)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"WATCH_PROBE_CONFIG: {exc}") from None
-    return WatchConfig(probes=probes, overrides=overrides, max_per_day=settings.WATCH_MAX_PER_DAY,
-                       max_params_b=min(settings.WATCH_MAX_PARAMS_B, settings.PROBE_MAX_PARAMS_B),
-                       max_age_days=settings.WATCH_MAX_AGE_DAYS, priority=settings.WATCH_PRIORITY)
+    """The policy in force: the admin's WatchPolicy when one is saved, else the WATCH_* settings
+    (checked: a wrong one names itself, ImproperlyConfigured, never a worker error)."""
+    return watch_policy.effective()
 
 
 @dataclasses.dataclass
 class PlanItem:
     model: HubModel
     revision: str  # the Hub's commit sha; "" when it could not be resolved
-    probes: list[str]
+    asks: list[Ask]
     why: str
+
+    @property
+    def probes(self) -> list[str]:
+        """The runs to queue as the plan names them: `benchmark`, `benchmark:hellaswag`, `tooling`…"""
+        return [ask.label for ask in self.asks]
 
     def line(self) -> str:
         return f"{self.model.hub_id}\t{self.revision or '-'}\t{','.join(self.probes) or '-'}\t{self.why}"
@@ -129,15 +101,21 @@ def _priority_key(priority: str) -> Callable[[HubModel], tuple]:
 
 
 def _asked(model: HubModel, revision: str, probe: str, digest: str) -> bool:
+    """Any run, not cancelled, of this (model, revision, probe, config hash). A run queued with a
+    revision but not yet pinned (a tooling re-check asks for the sha itself) counts too. A failed
+    one counts as well: whether it is asked again is watch_retries' decision, not a new plan's."""
     return ProbeRun.objects.filter(model=model, probe=probe, config_hash=digest).filter(
-        resolved_revision=revision).exclude(run__status=Run.Status.CANCELLED).exists()
+        Q(resolved_revision=revision) | Q(resolved_revision="", revision=revision)).exclude(
+        run__status=Run.Status.CANCELLED).exists()
 
 
 def plan(*, since: dt.datetime | None = None, now: dt.datetime | None = None,
          resolve: Callable[[str], str] | None = hub_sha) -> list[PlanItem]:
     """One item per tracked release considered: what to queue and why (probes empty: nothing).
 
-    `resolve=None` asks the Hub nothing (a dry run offline): every revision reads unresolved."""
+    A model's revision is the sha the last crawl stored (HubModel.sha); only a model without one
+    is asked about (`resolve`, model_info). `resolve=None` asks the Hub nothing (a dry run
+    offline): those revisions read unresolved."""
     cfg = watch_config()
     now = now or timezone.now()
     last = ReleaseWatch.objects.order_by("-started_at").first()
@@ -171,37 +149,60 @@ def plan(*, since: dt.datetime | None = None, now: dt.datetime | None = None,
     planned_today = (ProbeRun.objects.filter(run__params__watch__new=True, run__created_at__gte=today)
                      .values("model_id").distinct().count())
     room = max(0, cfg.max_per_day - planned_today)
+    cap = "WATCH_MAX_PER_DAY" if cfg.source == "settings" else "the admin's max per day"
     for rank, model in enumerate(candidates):
         if rank >= room:
-            items.append(PlanItem(model, "", [], f"skipped today: WATCH_MAX_PER_DAY={cfg.max_per_day} reached "
+            items.append(PlanItem(model, "", [], f"skipped today: {cap}={cfg.max_per_day} reached "
                                                  f"(priority {cfg.priority})"))
             continue
-        items.append(_pinned(model, list(cfg.probes), cfg, resolve,
+        items.append(_pinned(model, cfg.asks(), resolve,
                              f"new tracked release ({model.tracked_reason or 'tracked'}, created "
                              f"{model.created_at:%Y-%m-%d}, {model.total_params / 1e6:,.0f}M parameters)"))
     for model in recheck:
         if TOOLING in cfg.probes:
-            items.append(_pinned(model, [TOOLING], cfg, resolve, "watched; new revision on the Hub"))
+            items.append(_pinned(model, cfg.asks([TOOLING]), resolve, "watched; new revision on the Hub"))
+    if since is None:
+        _add_retries(items, now)
     return items
 
 
-def _pinned(model: HubModel, probes: list[str], cfg: WatchConfig, resolve, why: str) -> PlanItem:
-    if resolve is None:
-        return PlanItem(model, "", probes, f"{why}; revision not resolved (dry run without the Hub)")
-    try:
-        sha = resolve(model.hub_id)
-    except Exception as exc:  # the Hub is down or the repo went away: planned again next watch
-        return PlanItem(model, "", [], f"{why}; revision unresolved ({exc.__class__.__name__}: {str(exc)[:120]})")
-    wanted = [p for p in probes if not _asked(model, sha, p, cfg.hash(p))]
+def _pinned(model: HubModel, asks: list[Ask], resolve, why: str) -> PlanItem:
+    sha = model.sha or ""
+    if not sha:
+        if resolve is None:
+            return PlanItem(model, "", asks, f"{why}; revision not resolved (dry run without the Hub)")
+        try:
+            sha = resolve(model.hub_id)
+        except Exception as exc:  # the Hub is down or the repo went away: planned again next watch
+            return PlanItem(model, "", [], f"{why}; revision unresolved ({exc.__class__.__name__}: {str(exc)[:120]})")
+    wanted = [ask for ask in asks if not _asked(model, sha, ask.probe, ask.hash())]
     if not wanted:
         return PlanItem(model, sha, [], "already asked for at this revision" if why.startswith("new") else
                         "watched; revision unchanged")
     return PlanItem(model, sha, wanted, why)
 
 
-def queue(items: list[PlanItem], *, trigger: str, since: dt.datetime | None = None) -> ReleaseWatch:
-    """Record the watch and create its probe runs, sent to the gpu queue once this commits."""
-    cfg = watch_config()
+def _add_retries(items: list[PlanItem], now: dt.datetime) -> None:
+    """Failed watched runs due again (gpu_workers.watch_retries) join their model's line; those
+    backing off or given up are said there too. A model with nothing else gets a line of its own."""
+    for retry in watch_retries.pending(now=now):
+        item = next((i for i in items if i.model.pk == retry.model.pk and (i.revision == retry.revision
+                                                                           or not i.asks)), None)
+        if item is None:
+            item = PlanItem(retry.model, retry.revision, [], "watched")
+            items.append(item)
+        if retry.verdict.action == "retry":
+            if not item.asks:
+                item.revision, item.why = retry.revision, "watched"
+            item.asks.append(retry.ask)
+        item.why = f"{item.why}; {retry.why}"
+
+
+def queue(items: list[PlanItem], *, trigger: str, since: dt.datetime | None = None,
+          now: dt.datetime | None = None) -> ReleaseWatch:
+    """Record the watch and create its probe runs, sent to the gpu queue once this commits.
+    A retry is checked again here, at `now` (the plan's), under the watch's lock."""
+    now = now or timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":  # two watches at once would both pass the dedupe check
             with connection.cursor() as cursor:
@@ -210,18 +211,21 @@ def queue(items: list[PlanItem], *, trigger: str, since: dt.datetime | None = No
         queued, unresolved = [], []
         for item in items:
             if not item.revision:
-                if item.probes or "unresolved" in item.why:
+                if item.asks or "unresolved" in item.why:
                     unresolved.append(item.model.hub_id)
                 continue
-            for probe in item.probes:
-                if _asked(item.model, item.revision, probe, cfg.hash(probe)):
+            for ask in item.asks:
+                if ask.attempt > 1:
+                    if not watch_retries.still_due(item.model, item.revision, ask, now=now):
+                        continue  # another watch retried it first, or it succeeded meanwhile
+                elif _asked(item.model, item.revision, ask.probe, ask.hash()):
                     continue  # another watch got here first
-                probe_run = services.create_probe_run(item.model.hub_id, probe, revision=item.revision,
-                                                      config=cfg.overrides.get(probe))
+                probe_run = services.create_probe_run(item.model.hub_id, ask.probe, revision=item.revision,
+                                                      config=ask.overrides)
                 ProbeRun.objects.filter(pk=probe_run.pk).update(resolved_revision=item.revision)
-                Run.objects.filter(pk=probe_run.run_id).update(params={
-                    **probe_run.run.params, "watch": {"id": watch.pk, "new": item.why.startswith("new tracked release"),
-                                                      "why": item.why[:300]}})
+                marks = {"id": watch.pk, "new": item.why.startswith("new tracked release"), "why": item.why[:300],
+                         "label": ask.label, **({"attempt": ask.attempt} if ask.attempt > 1 else {})}
+                Run.objects.filter(pk=probe_run.run_id).update(params={**probe_run.run.params, "watch": marks})
                 services.enqueue(probe_run)
                 queued.append(probe_run.pk)
         watch.counts = {"considered": len(items), "queued": len(queued), "probe_runs": queued, "unresolved": unresolved}

@@ -322,6 +322,20 @@ WATCH_MAX_PARAMS_B = env_float("WATCH_MAX_PARAMS_B", 8.0, minimum=0.001)
 WATCH_MAX_AGE_DAYS = env_int("WATCH_MAX_AGE_DAYS", 30, minimum=0)
 WATCH_PRIORITY = env_str("WATCH_PRIORITY", "downloads")
 WATCH_PROBE_CONFIG = env_mapping("WATCH_PROBE_CONFIG")
+# The benchmark probe is also planned once per public set (probes.public_sets), on a fixed seeded
+# subset of this many items: set=N;… (`full`: the whole set; `none`: no public sets). The defaults
+# fit a CPU worker's budget (items/s in bench/results/probe_vs_lm_eval_*). A fleet whose gpu
+# workers have CUDA sets WATCH_GPU_HOSTS: every public set then runs whole. Decided when the watch
+# plans, not on the worker, because the limit is part of the run's config hash: a subset and the
+# full set are different measurements and must never be deduplicated or ranked as one.
+WATCH_PUBLIC_SETS = ({} if (env_str("WATCH_PUBLIC_SETS") or "").lower() == "none" else
+                     env_mapping("WATCH_PUBLIC_SETS") or {"hellaswag": "100", "mmlu-redux": "100", "gsm8k": "10"})
+WATCH_GPU_HOSTS = env_bool("WATCH_GPU_HOSTS", False)
+# A watched run that failed for a transient reason (worker lost, time budget, a Hub download
+# error, lost in the queue) is asked again by a later watch, at most WATCH_RETRY_MAX_ATTEMPTS runs
+# in all, the n-th retry at least WATCH_RETRY_BACKOFF_MINUTES × 2^(n-1) after the last failure.
+WATCH_RETRY_MAX_ATTEMPTS = env_int("WATCH_RETRY_MAX_ATTEMPTS", 3, minimum=1)
+WATCH_RETRY_BACKOFF_MINUTES = env_float("WATCH_RETRY_BACKOFF_MINUTES", 60.0, minimum=0.0)
 
 # --- Feeds -------------------------------------------------------------------------------------
 # The authority of the feeds' tag: URIs (RFC 4151): a domain the deployment owns. Entry ids are

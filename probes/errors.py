@@ -14,6 +14,12 @@ class ModelRefused(ProbeError, ValueError):
     """
 
 
+class DownloadFailed(ProbeError):
+    """The Hub could not be reached, timed out or answered a server error (5xx, 429) while the
+    model's files were looked up or fetched. It says nothing about the model: the release watch
+    asks for the run again later (gpu_workers.watch_retries), where a refusal is never retried."""
+
+
 class ProbeTimeout(ProbeError):
     """The run went past its time budget."""
 

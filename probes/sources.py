@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from observatory import vocab
-from probes.errors import ModelRefused
+from probes.errors import DownloadFailed, ModelRefused
 
 # Hub ids: the Hub's own rule, the project's one copy (Django-free).
 HUB_ID_RE = vocab.HUB_ID
@@ -219,11 +219,29 @@ def gguf_param_count(path: Path) -> int:
 # --- The Hub ---------------------------------------------------------------------------------
 
 
+def _hub_unavailable(exc: Exception) -> bool:
+    """A failure of the Hub, not of the model: no answer at all, a timeout, a 5xx or a 429."""
+    import httpx2
+
+    if isinstance(exc, httpx2.TransportError):  # refused connection, reset, timeout, truncated body
+        return True
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status is not None and (status >= 500 or status == 429)
+
+
+def _download_error(repo_id: str, what: str, exc: Exception) -> Exception:
+    """DownloadFailed for the Hub's own trouble (worth a later try), ModelRefused for the rest."""
+    if _hub_unavailable(exc):
+        return DownloadFailed(f"{what} of {repo_id} failed, the Hub's trouble: {exc.__class__.__name__}: {exc}")
+    return ModelRefused(f"{what} of {repo_id} failed: {exc}")
+
+
 def check_hub_config(repo_id: str, info, names: list[str], *, token: str | None, endpoint: str | None,
                      cache_dir: str | None) -> None:
     """Refuse custom code before any weight is downloaded: first by the Hub's own summary of the
     config (model_info's `config`), then by the config files themselves, fetched alone and read
     as JSON (a few kB; nothing is imported or executed)."""
+    import httpx2
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -237,8 +255,8 @@ def check_hub_config(repo_id: str, info, names: list[str], *, token: str | None,
         try:
             path = hf_hub_download(repo_id, config_name, revision=info.sha, token=token, endpoint=endpoint,
                                    cache_dir=cache_dir)
-        except HfHubHTTPError as exc:
-            raise ModelRefused(f"download of {repo_id}/{config_name} failed: {exc}") from exc
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            raise _download_error(repo_id, f"download of {config_name}", exc) from exc
         check_config_file(Path(path))
         if config_name == "config.json" and any(n.endswith(".safetensors") for n in names):
             check_architecture(json.loads(Path(path).read_text()))
@@ -246,10 +264,12 @@ def check_hub_config(repo_id: str, info, names: list[str], *, token: str | None,
 
 def fetch_from_hub(repo_id: str, *, revision: str, limits: Limits, endpoint: str | None, token: str | None,
                    cache_dir: str | None) -> ModelSource:
+    import httpx2
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
+        LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -263,7 +283,9 @@ def fetch_from_hub(repo_id: str, *, revision: str, limits: Limits, endpoint: str
         raise ModelRefused(f"{repo_id} has no revision {revision!r}") from exc
     except RepositoryNotFoundError as exc:
         raise ModelRefused(f"{repo_id} not found on the Hub (or private)") from exc
-    except HfHubHTTPError as exc:
+    except (HfHubHTTPError, httpx2.TransportError) as exc:
+        if _hub_unavailable(exc):
+            raise _download_error(repo_id, "model_info", exc) from exc
         raise ModelRefused(f"the Hub refused {repo_id}: {exc}") from exc
     if getattr(info, "gated", False) and not token:
         raise ModelRefused(f"{repo_id} is gated: accept its terms on the Hub and set HF_TOKEN")
@@ -289,8 +311,10 @@ def fetch_from_hub(repo_id: str, *, revision: str, limits: Limits, endpoint: str
     try:
         local = snapshot_download(repo_id, revision=info.sha, allow_patterns=patterns, token=token,
                                   endpoint=endpoint, cache_dir=cache_dir)
-    except HfHubHTTPError as exc:
-        raise ModelRefused(f"download of {repo_id} failed: {exc}") from exc
+    except LocalEntryNotFoundError as exc:  # the Hub went away mid-snapshot and nothing is cached
+        raise DownloadFailed(f"download of {repo_id} failed, the Hub's trouble: {exc}") from exc
+    except (HfHubHTTPError, httpx2.TransportError) as exc:
+        raise _download_error(repo_id, "download", exc) from exc
     source = inspect_local(Path(local), spec=repo_id, origin="hub")
     return ModelSource(spec=repo_id, path=source.path, gguf_file=source.gguf_file, origin="hub",
                        revision=info.sha or "", n_params=source.n_params, disk_bytes=source.disk_bytes)

@@ -14,8 +14,9 @@ import urllib.parse
 import httpx2
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
+# `sha` (the commit main is at) is what the release watch pins its runs to and re-checks tooling on.
 EXPAND = ["downloads", "downloadsAllTime", "likes", "createdAt", "lastModified", "cardData", "safetensors",
-          "tags", "baseModels", "pipeline_tag", "library_name", "gated", "gguf", "author"]
+          "tags", "baseModels", "pipeline_tag", "library_name", "gated", "gguf", "author", "sha"]
 
 
 class HubError(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import math
 import random
@@ -26,7 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 LIST_FIELDS = {"author", "createdAt", "lastModified", "downloads", "downloadsAllTime", "likes", "trendingScore",
-               "tags", "cardData", "safetensors", "gguf", "baseModels", "pipeline_tag", "library_name", "gated"}
+               "tags", "cardData", "safetensors", "gguf", "baseModels", "pipeline_tag", "library_name", "gated",
+               "sha"}
 DEFAULT_FIELDS = ["author", "createdAt", "downloads", "likes", "tags", "pipeline_tag", "library_name"]
 MAX_LIMIT = 1000
 FAULT_KINDS = {"429", "500", "truncated", "slow"}
@@ -109,8 +111,9 @@ class ReplayHub:
                  records: list[dict] | None = None, repos=None):
         self.repos = repos  # an ingest.hub.replay_repos.RepoStore, or None: no repositories served
         self.cdn: ThreadingHTTPServer | None = None
-        self.records = records if records is not None else load_records(data_dir)
         self.model_info = load_model_info(data_dir) if (data_dir / "hub" / "model_info").exists() else {}
+        self.records = [r if r.get("sha") else {**r, "sha": self._commit(r)}
+                        for r in (records if records is not None else load_records(data_dir))]
         self.faults = faults or Faults()
         self.log_path = log_path
         self.log: list[dict] = []
@@ -119,6 +122,23 @@ class ReplayHub:
         self._rate_limited_until: dict[str, float] = {}
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+
+    def _commit(self, record: dict) -> str:
+        """Every Hub repo has a commit its main branch is at (`sha` in the list and in model_info).
+        A recorded model_info answer gives the real one; hub-stats rows carry none, so a stand-in
+        is derived from the id and lastModified, which moves with every commit: stable across
+        restarts, changed exactly when the repo changed."""
+        recorded = (self.model_info.get(f"/api/models/{record['id']}") or {}).get("json")
+        if isinstance(recorded, dict) and isinstance(recorded.get("sha"), str):
+            return recorded["sha"]
+        return hashlib.sha1(f"{record['id']}\n{record.get('lastModified')}".encode()).hexdigest()
+
+    def _served_sha(self, hub_id: str) -> str | None:
+        """A repository the RepoStore serves is at its own main commit, in the list as in model_info."""
+        if self.repos is None or not any(h.lower() == hub_id.lower() for h in self.repos.builders):
+            return None
+        repo = self.repos.find(hub_id)
+        return repo.main if repo is not None else None
 
     # -- the endpoints ------------------------------------------------------------------------
     def list_page(self, query: dict[str, list[str]], base_url: str) -> tuple[list[dict], str | None]:
@@ -151,6 +171,9 @@ class ReplayHub:
         fields = [f for f in expand if f in LIST_FIELDS] if expand else DEFAULT_FIELDS
         page = [{"_id": r["_id"], "id": r["id"], **({"modelId": r["id"]} if not expand else {}),
                  **{f: r.get(f) for f in fields}} for r in rows[offset:offset + limit]]
+        if "sha" in fields:
+            for entry in page:
+                entry["sha"] = self._served_sha(entry["id"]) or entry["sha"]
         next_url = None
         if offset + limit < len(rows):
             cursor = base64.urlsafe_b64encode(json.dumps({"offset": offset + limit}).encode()).decode()

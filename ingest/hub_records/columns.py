@@ -12,7 +12,7 @@ from ingest.hub_records.prepare import Prepared
 # catalog_hubmodel's columns that come from the record (prepare's `fields`), in COPY order.
 # hub_id, organization_id and the seen-at times are the writers' own.
 MODEL_COLUMNS = (
-    "author", "created_at", "last_modified", "release_date", "release_date_source", "pipeline_tag", "library_name",
+    "author", "created_at", "last_modified", "sha", "release_date", "release_date_source", "pipeline_tag", "library_name",
     "licence_raw", "licence_id", "licence_class", "total_params", "active_params", "is_moe", "params_source",
     "size_class", "gated", "tags", "card_data", "downloads", "downloads_all_time", "likes", "tracked",
     "tracked_reason",
@@ -27,6 +27,9 @@ ADMIN_KEPT = {
     "params_source": ("total_params", "active_params", "is_moe", "size_class", "params_source"),
 }
 ADMIN_GUARD = {column: guard for guard, columns in ADMIN_KEPT.items() for column in columns}
+# A record without these (a hub-stats row has no commit sha) leaves the stored value as it was:
+# only a record that states a value replaces it.
+KEPT_WHEN_ABSENT = frozenset({"sha"})
 
 # catalog_downloadsnapshot's columns from the record; (model, date) is the key, source the writer's.
 SNAPSHOT_COLUMNS = ("downloads", "downloads_all_time", "likes")

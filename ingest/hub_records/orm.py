@@ -11,7 +11,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from ingest.hub_records.columns import ADMIN_KEPT, MODEL_COLUMNS, SNAPSHOT_COLUMNS, model_fields
+from ingest.hub_records.columns import ADMIN_KEPT, KEPT_WHEN_ABSENT, MODEL_COLUMNS, SNAPSHOT_COLUMNS, model_fields
 from ingest.hub_records.edges import Edge
 from ingest.hub_records.prepare import Prepared
 from ingest.hub_records.references import link_waiting_edges, model_ids, organization_ids
@@ -24,6 +24,8 @@ def write_orm(prepared: dict[str, Prepared], edges: list[Edge], named: set[str],
               source: str) -> None:
     org_ids = organization_ids({p.namespace for p in prepared.values() if p.namespace})
     kept = _admin_kept(prepared)
+    for hub_id, values in _kept_when_absent(prepared).items():
+        kept.setdefault(hub_id, {}).update(values)
     now = timezone.now()
     HubModel.objects.bulk_create(
         [HubModel(hub_id=p.hub_id, organization_id=org_ids.get(p.namespace), last_seen_at=now,
@@ -62,6 +64,18 @@ def _admin_kept(prepared: dict[str, Prepared]) -> dict[str, dict]:
             rows = HubModel.objects.filter(hub_id__in=hub_ids[start:start + _BATCH], **{guard: "admin"})
             for row in rows.values("hub_id", *columns):
                 kept.setdefault(row.pop("hub_id"), {}).update(row)
+    return kept
+
+
+def _kept_when_absent(prepared: dict[str, Prepared]) -> dict[str, dict]:
+    """{hub_id: {column: stored value}} for the columns a record left unstated (columns.KEPT_WHEN_ABSENT)."""
+    kept: dict[str, dict] = {}
+    for column in KEPT_WHEN_ABSENT:
+        hub_ids = sorted(h for h, p in prepared.items() if p.fields[column] is None)
+        for start in range(0, len(hub_ids), _BATCH):
+            rows = HubModel.objects.filter(hub_id__in=hub_ids[start:start + _BATCH], **{f"{column}__isnull": False})
+            for hub_id, value in rows.values_list("hub_id", column):
+                kept.setdefault(hub_id, {})[column] = value
     return kept
 
 

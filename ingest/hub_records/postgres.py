@@ -12,7 +12,13 @@ import datetime as dt
 import psycopg
 from django.db import connection, transaction
 
-from ingest.hub_records.columns import ADMIN_GUARD, MODEL_COLUMNS, SNAPSHOT_COLUMNS, model_values
+from ingest.hub_records.columns import (
+    ADMIN_GUARD,
+    KEPT_WHEN_ABSENT,
+    MODEL_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    model_values,
+)
 from ingest.hub_records.edges import Edge
 from ingest.hub_records.prepare import Prepared
 from ingest.hub_records.references import link_waiting_edges, model_ids, organization_ids
@@ -31,6 +37,8 @@ ON COMMIT DROP"""
 
 
 def _update_clause(column: str) -> str:
+    if column in KEPT_WHEN_ABSENT:
+        return f"{column} = COALESCE(EXCLUDED.{column}, catalog_hubmodel.{column})"
     guard = ADMIN_GUARD.get(column)
     if guard:
         return (f"{column} = CASE WHEN catalog_hubmodel.{guard} = 'admin' THEN catalog_hubmodel.{column} "

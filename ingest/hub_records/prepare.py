@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -99,6 +100,18 @@ _CARD_KEYS = ("license", "license_name", "license_link", "base_model", "base_mod
               "pipeline_tag")
 
 
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _as_sha(value: object) -> str | None:
+    """The Hub's commit id (40 lower-case hex digits), or None when the record states none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SHA.match(value):
+        raise InvalidRecord("sha", f"not a commit id (40 hex digits): {str(value)[:48]!r}")
+    return value
+
+
 def prepare(record: dict, curation: Curation) -> Prepared:
     """Validate and normalise one record. Raises InvalidRecord with a reason."""
     if not isinstance(record, dict):
@@ -135,6 +148,7 @@ def prepare(record: dict, curation: Curation) -> Prepared:
         "author": str(record.get("author") or namespace)[:96],
         "created_at": created_at,
         "last_modified": _as_datetime(record.get("lastModified"), "lastModified"),
+        "sha": _as_sha(record.get("sha")),
         "pipeline_tag": str(record.get("pipeline_tag") or "")[:64],
         "library_name": str(record.get("library_name") or "")[:64],
         "licence_raw": licences.licence_raw_text(raw_licence, card.get("license_name")),

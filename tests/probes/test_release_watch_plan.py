@@ -33,6 +33,7 @@ def hub(shared_data, tmp_path, settings):
     settings.WATCH_PROBES = ["benchmark", "tooling", "finetune"]
     settings.WATCH_MAX_PER_DAY, settings.WATCH_MAX_PARAMS_B, settings.WATCH_MAX_AGE_DAYS = 1, 8.0, 30
     settings.WATCH_PRIORITY, settings.WATCH_PROBE_CONFIG = "downloads", {"benchmark.limit": "4"}
+    settings.WATCH_PUBLIC_SETS = {}  # the public sets' runs have tests of their own (test_watch_public_sets)
     yield hub
     hub.stop()
 
@@ -124,7 +125,7 @@ def test_an_unreachable_hub_leaves_the_release_for_the_next_watch(hub, settings)
 
 @pytest.mark.parametrize("name, value, fragment", [
     ("WATCH_PROBES", ["benchmark", "nonsense"], "unknown probe(s) nonsense"),
-    ("WATCH_PRIORITY", "alphabetical", "WATCH_PRIORITY must be one of"),
+    ("WATCH_PRIORITY", "alphabetical", "WATCH_PRIORITY: must be one of"),
     ("WATCH_PROBE_CONFIG", {"benchmark.no_such_key": "1"}, "no_such_key"),
     ("WATCH_PROBE_CONFIG", {"limit": "1"}, "is not probe.key"),
 ])
