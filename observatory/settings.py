@@ -213,6 +213,16 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # a degraded cache logs each error i
 # menu of the pages' selects) are kept for a day; the rest, unbounded in number, only briefly.
 METRIC_CACHE_SECONDS = env_int("METRIC_CACHE_SECONDS", 24 * 3600, minimum=1)
 METRIC_CACHE_SHORT_SECONDS = env_int("METRIC_CACHE_SHORT_SECONDS", 300, minimum=1)
+# After new data, pages keep reading the old data version while a worker warms the cache for the
+# new one (every chart's default view and common filter sets, dashboards.warming), then publish
+# it; at most DATA_VERSION_PUBLISH_DEADLINE_SECONDS later it is read warmed or not. Off in the
+# embedded default: no worker warms beside the import there, so it publishes at once.
+DATA_VERSION_WARM = env_bool("DATA_VERSION_WARM", default=not EMBEDDED_TASKS)
+DATA_VERSION_PUBLISH_DEADLINE_SECONDS = env_int("DATA_VERSION_PUBLISH_DEADLINE_SECONDS", 1800, minimum=0)
+# Besides every chart's default view, the warm computes its common filter sets (each region, each
+# size class, the WARM_TOP_ORGANIZATIONS most downloaded organisations, where it has the filter).
+WARM_FILTER_SETS = env_bool("WARM_FILTER_SETS", default=True)
+WARM_TOP_ORGANIZATIONS = env_int("WARM_TOP_ORGANIZATIONS", 5, minimum=0)
 # Per client address and minute: metric computations that missed the cache, and image renders.
 METRIC_COMPUTATIONS_PER_MINUTE = env_int("METRIC_COMPUTATIONS_PER_MINUTE", 30, minimum=1)
 EXPORT_RENDERS_PER_MINUTE = env_int("EXPORT_RENDERS_PER_MINUTE", 10, minimum=1)

@@ -48,6 +48,14 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _publish_data_versions_at_once(settings):
+    """A bumped data version is read at once, as in the embedded default: no test but the warm's
+    own (tests/dashboards/test_warming.py, which turns it on) waits for a worker to warm the cache."""
+    settings.DATA_VERSION_WARM = False
+    yield
+
+
 def require_redis_url() -> str:
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -142,6 +150,7 @@ def celery_worker_factory(transactional_db, tmp_path):
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
             "EMBEDDED_TASKS": "0",
+            "DATA_VERSION_WARM": "0",  # as in this process (_publish_data_versions_at_once)
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 
@@ -16,7 +17,10 @@ from django.dispatch import Signal
 
 from observatory.catalog.models import Run
 
-DATA_VERSION_KEY = "observatory:data-version"
+DATA_VERSION_KEY = "observatory:data-version"  # the version pages read (published)
+# The newest bumped version and when it was bumped ("version:unix seconds"), not yet read by
+# pages while the cache is warmed for it (dashboards.warming).
+PENDING_VERSION_KEY = "observatory:data-version-pending"
 # Like every key, the version carries a TTL (a cache under allkeys-lru or volatile-lru stays
 # bounded). Longer than any entry keyed by it lives (a day), so when it lapses and is read
 # back from the runs table, no entry written under an older number is still there.
@@ -25,6 +29,12 @@ log = logging.getLogger(__name__)
 # Sent by bump_data_version before the version moves. The catalog imports nothing above it, so
 # the layers that derive tables from the data connect here (observatory.dashboards.apps).
 data_changed = Signal()
+# Sent by bump_data_version with the new `version` once the data is in. A receiver answering True
+# takes on publishing it (publish_data_version) when it has warmed the cache; with none, or with
+# every receiver answering otherwise, it is published at once.
+version_pending = Signal()
+# Inside reading_version(): the version this thread reads and writes cache entries under.
+_reading: contextvars.ContextVar[int | None] = contextvars.ContextVar("reading_version", default=None)
 
 
 def finish_run(run: Run, counts: dict | None = None) -> None:
@@ -132,9 +142,32 @@ def recorded_run(kind: str, name: str, params: dict | None = None) -> Iterator[R
         finish_run(run, run.counts)
 
 
+def _pending(raw=None) -> tuple[int, float] | None:
+    raw = cache.get(PENDING_VERSION_KEY) if raw is None else raw
+    if not raw:
+        return None
+    version, since = str(raw).split(":", 1)
+    return int(version), float(since)
+
+
 def data_version() -> int:
-    """A number that changes whenever imported or crawled data changes; cache keys include it."""
-    version = cache.get(DATA_VERSION_KEY)
+    """A number that changes whenever imported or crawled data changes; cache keys include it.
+
+    The published version: a bumped one is read once it is published (after the cache is warmed
+    for it), or once it has waited DATA_VERSION_PUBLISH_DEADLINE_SECONDS, so a warm that never
+    runs (no worker on its queue) delays new data by that much and no more."""
+    override = _reading.get()
+    if override is not None:
+        return override
+    stored = cache.get_many([DATA_VERSION_KEY, PENDING_VERSION_KEY])
+    version = stored.get(DATA_VERSION_KEY)
+    if stored.get(PENDING_VERSION_KEY):
+        pending, since = _pending(stored[PENDING_VERSION_KEY])
+        if pending > int(version or 0) and time.time() - since >= settings.DATA_VERSION_PUBLISH_DEADLINE_SECONDS:
+            log.warning("data version %s published unwarmed: its warm did not finish in %ss", pending,
+                        settings.DATA_VERSION_PUBLISH_DEADLINE_SECONDS)
+            publish_data_version(pending)
+            return pending
     if version is None:
         latest = (
             Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
@@ -144,13 +177,53 @@ def data_version() -> int:
     return int(version)
 
 
+@contextlib.contextmanager
+def reading_version(version: int) -> Iterator[None]:
+    """Read and write cache entries under `version` in this block (what a warm fills before
+    publishing it), whatever version the pages read meanwhile."""
+    token = _reading.set(int(version))
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def pending_data_version() -> int | None:
+    """The newest bumped version when it is not published yet, else None."""
+    pending = _pending()
+    published = cache.get(DATA_VERSION_KEY)
+    if pending is None or pending[0] <= int(published or 0):
+        return None
+    return pending[0]
+
+
+def publish_data_version(version: int) -> bool:
+    """Make `version` the one pages read, unless a newer one is read already (a slower warm of an
+    older version finishing last must not take pages back). True when it moved."""
+    # Read-then-write, not atomic: two warms finishing within the same instant may publish out of
+    # order, and the next bump's publication puts it right.
+    if int(cache.get(DATA_VERSION_KEY) or 0) >= version:
+        return False
+    cache.set(DATA_VERSION_KEY, int(version), DATA_VERSION_SECONDS)
+    return True
+
+
 def bump_data_version() -> int:
     """Imports, crawls and probes call this when their data is in: `data_changed` first, so what
     is derived from the data is rebuilt (the dashboards app connects the analytics rollups), then
-    the cache keys move on. A receiver's error propagates: the old keys stay until it is fixed."""
+    the new version is pending: `version_pending`'s receiver warms the cache for it and publishes
+    it (with DATA_VERSION_WARM), else it is published at once. A receiver's error propagates: the
+    old keys stay until it is fixed."""
     data_changed.send(sender=Run)
+    # The published version first (read back from the runs table when its key lapsed), so the new
+    # one is above it even when the newest run's id is what it was read back as.
+    published = data_version()
     latest = Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
-    current = cache.get(DATA_VERSION_KEY) or 0
-    version = max(latest or 0, int(current) + 1)
-    cache.set(DATA_VERSION_KEY, version, DATA_VERSION_SECONDS)
+    pending = _pending()
+    current = max(published, pending[0] if pending else 0)
+    version = max(latest or 0, current + 1)
+    cache.set(PENDING_VERSION_KEY, f"{version}:{time.time()}", DATA_VERSION_SECONDS)
+    answers = version_pending.send(sender=Run, version=version) if settings.DATA_VERSION_WARM else []
+    if not any(answer is True for _receiver, answer in answers):
+        publish_data_version(version)
     return version

@@ -8,6 +8,20 @@ def rebuild_rollups(sender, **kwargs) -> None:
     rollups.refresh()
 
 
+def warm_new_version(sender, version: int, **kwargs) -> bool:
+    """catalog.runs.version_pending: queue the warm that publishes `version` (dashboards.warming).
+    False (publish at once, unwarmed) when the broker cannot take it: new data must not wait on it."""
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
+    from observatory.dashboards.tasks import warm_data_version
+
+    try:
+        warm_data_version.delay(version)
+    except BrokerUnavailable:
+        return False
+    return True
+
+
 def ram_priority(model) -> float:
     """The release watch's WATCH_PRIORITY=ram: the highest relative adoption (v2) first."""
     from observatory.dashboards.model_ram import model_ram
@@ -26,6 +40,10 @@ class DashboardsConfig(AppConfig):
         from observatory.catalog.runs import data_changed
 
         data_changed.connect(rebuild_rollups, dispatch_uid="dashboards-rebuild-rollups")
+        # Then pages keep the old version until the cache is warm for the new one.
+        from observatory.catalog.runs import version_pending
+
+        version_pending.connect(warm_new_version, dispatch_uid="dashboards-warm-new-version")
         # RAM is computed here, above gpu_workers: the watch gets it as a registered reader.
         from gpu_workers.watch import PRIORITY_READERS
 

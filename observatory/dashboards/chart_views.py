@@ -1,9 +1,10 @@
 """Chart pages, chrome-less embeds, image exports and the metric endpoint (JSON / CSV).
 
 Everything here is cached per data version (results.remembered): the JSON body, the rendered
-page and embed, the image. Work that misses the cache is charged to the client's address first
-(METRIC_COMPUTATIONS_PER_MINUTE, EXPORT_RENDERS_PER_MINUTE; the labs' counters, degraded to this
-process's memory while Redis is down); past a limit the answer is 429 with Retry-After.
+page and embed (dashboards.chart_pages: what they may hold and under which key), the image.
+Work that misses the cache is charged to the client's address first (METRIC_COMPUTATIONS_PER_MINUTE,
+EXPORT_RENDERS_PER_MINUTE; the labs' counters, degraded to this process's memory while Redis is
+down); past a limit the answer is 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -11,21 +12,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from observatory.charts.embedding import figure_html
-from observatory.dashboards import data_dates, results
-from observatory.dashboards.params import CHOICES, BadParameter, ChartParams, parse
-from observatory.dashboards.registry import METRICS, Computed
+from observatory.dashboards import chart_pages, results
+from observatory.dashboards.params import BadParameter, ChartParams, parse
+from observatory.dashboards.registry import METRICS
 from observatory.exports.images import FORMATS, ExportBusy, ExportUnavailable, figure_bytes, server_export_available
 from observatory.exports.tables import rows_to_csv
 from observatory.labs.audit import client_ip
 from observatory.labs.limits import LimitExceeded, hit
 from observatory.read_only import read_only_json
-from observatory.vocab import LICENCE_CLASS_VALUES, REGION_VALUES, SIZE_CLASS_VALUES
 
 
 def _metric(name: str):
@@ -66,83 +63,40 @@ def _too_many_page(request: HttpRequest, exc: LimitExceeded) -> HttpResponse:
                                status=429), exc.retry_after)
 
 
-def _page_kind(request: HttpRequest, page: str) -> str:
-    # The page carries absolute permalinks, so the host it was built for is part of its key.
-    return f"{page}:{request.scheme}://{request.get_host()}"
-
-
-def chart_html(name: str, params: ChartParams, *, div_id: str, result: Computed | None = None) -> str:
-    """The chart's HTML, drawn from `result` when the caller has computed it already."""
-    if result is None:
-        result = results.computed(name, params)
-    fig = METRICS[name].chart(result, params)
-    return figure_html(fig, div_id=div_id)
+def _origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
 
 
 @require_GET
 def dashboard(request: HttpRequest, name: str) -> HttpResponse:
-    metric = _metric(name)
+    _metric(name)
     try:
         params = _params(request)
     except BadParameter as exc:
         return render(request, "dashboards/bad_request.html", {"error": str(exc)}, status=400)
-
-    # Without Chromium here the page's export buttons draw images in the reader's browser
-    # (dashboard.js); the page says which, so pages built either way are cached apart.
-    server_export = server_export_available()
-
-    def build() -> bytes:
-        query = params.query()
-        suffix = f"?{query}" if query else ""
-        # One computation (or cache read) for both the chart and the table beside it.
-        result = results.computed(name, params)
-        body = results.payload_of(name, params, result)
-        context = {
-            "metric": metric, "metrics": METRICS.values(), "params": params, "filters": params.filters,
-            "chart": chart_html(name, params, div_id="chart", result=result), "as_of": body["as_of"], "sources": body["sources"],
-            "query": query, "suffix": suffix, "regions": REGION_VALUES, "size_classes": SIZE_CLASS_VALUES,
-            "licence_classes": LICENCE_CLASS_VALUES,
-            "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + suffix),
-            "embed_url": request.build_absolute_uri(reverse("embed", args=[name]) + suffix),
-            "formats": list(FORMATS), "body": body, "by_choices": CHOICES["by"],
-            # Where each source this chart reads ends (the stamp is the newest day of its rows).
-            "source_ends": data_dates.source_ends(metric.sources(params)), "server_export": server_export,
-        }
-        return render_to_string("dashboards/chart.html", context, request=request).encode()
-
-    # The whole page, like the JSON: building its chart HTML is most of a request's time. Keyed by
-    # the query as asked (the form shows it), not the normalised one.
+    # The whole page, like the JSON: building its chart HTML is most of a request's time.
     try:
-        page = results.remembered(_page_kind(request, "page" if server_export else "page-browser-export"), name, params, build,
-                                  charge=_compute_charge(request), normalise=False)
+        page = chart_pages.cached_page(name, params, server_export=server_export_available(),
+                                       charge=_compute_charge(request))
     except LimitExceeded as exc:
         return _too_many_page(request, exc)
-    return HttpResponse(page, content_type="text/html; charset=utf-8")
+    return HttpResponse(chart_pages.with_origin(page, _origin(request)), content_type="text/html; charset=utf-8")
 
 
 @xframe_options_exempt  # the point of an embed is to sit in someone else's page
 @require_GET
 def embed(request: HttpRequest, name: str) -> HttpResponse:
-    metric = _metric(name)
+    _metric(name)
     try:
         params = _params(request)
     except BadParameter as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-
-    def build() -> bytes:
-        query = params.query()
-        return render_to_string("dashboards/embed.html", {
-            "metric": metric, "chart": chart_html(name, params, div_id="chart"),
-            "permalink": request.build_absolute_uri(reverse("dashboard", args=[name]) + (f"?{query}" if query else "")),
-        }, request=request).encode()
-
     try:
-        page = results.remembered(_page_kind(request, "embed"), name, params, build,
-                                  charge=_compute_charge(request), normalise=False)
+        page = chart_pages.cached_embed(name, params, charge=_compute_charge(request))
     except LimitExceeded as exc:
         return _retry_later(HttpResponse(f"Too many new views: {exc}.", status=429,
                                          content_type="text/plain; charset=utf-8"), exc.retry_after)
-    return HttpResponse(page, content_type="text/html; charset=utf-8")
+    return HttpResponse(chart_pages.with_origin(page, _origin(request)), content_type="text/html; charset=utf-8")
 
 
 @require_GET
