@@ -73,6 +73,15 @@ def _cumulative_chart_html() -> str:
     return html
 
 
+def warm_home() -> None:
+    """Cache what the home page reads, under the version being read (dashboards.warming)."""
+    summary = _summary()
+    if summary["counts"]["models"]:
+        data_dates.home_sources()
+    if summary["counts"]["snapshots"]:
+        _cumulative_chart_html()
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summary = _summary()

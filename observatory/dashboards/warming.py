@@ -5,7 +5,8 @@ and sends `version_pending`; the dashboards app answers by queueing tasks.warm_d
 which computes every chart's default view and its common filter sets (each region, each size
 class, the most downloaded organisations, where the chart has the filter; WARM_FILTER_SETS=0:
 the default views only) under the new version:
-the frames, the JSON, the page (both export variants) and the embed. Then the version is
+the frames, the JSON, the page (both export variants) and the embed; and the home page's counts
+and chart. Then the version is
 published, and no visitor pays the cold path for those views. Images are not warmed: each is a
 browser render of seconds, drawn on first request as before.
 
@@ -29,6 +30,7 @@ from observatory.catalog.runs import data_version, pending_data_version, publish
 from observatory.dashboards import chart_pages, results
 from observatory.dashboards.params import ChartParams, parse
 from observatory.dashboards.registry import METRICS
+from observatory.dashboards.views import warm_home
 from observatory.vocab import REGION_VALUES, SIZE_CLASS_VALUES
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ def warm(version: int) -> dict:
         # Every chart's default view first: the views most visitors open.
         ordered = [(name, views_[0]) for name, views_ in plan.items()] + [
             (name, view) for name, views_ in plan.items() for view in views_[1:]]
+        warm_home()  # the home page draws the default cumulative chart too
         for name, params in ordered:
             try:
                 warm_view(name, params)

@@ -48,6 +48,8 @@ def test_pages_read_the_old_version_until_the_warm_publishes_the_new_one(loaded_
     expected["permissive"] -= 1
     expected["non-commercial"] += 1
     assert after == expected
+    with django_assert_num_queries(0):
+        assert client.get("/").status_code == 200
     for name in METRICS:  # every chart's default view: page, embed and JSON, all from the cache
         for path in (f"/dashboards/{name}", f"/embed/{name}", f"/api/metrics/{name}"):
             with django_assert_num_queries(0):
