@@ -19,7 +19,8 @@ change of that count can beat it. Three attempts at that change, and a ceiling:
   indicator: rank correlation with the baseline's error;
 - `ceiling`: in-sample (it sees every outcome, so an upper bound) the best rule
   a + b1·x1 + b2·x2 on two of the features (the 30-day count's rise over 3, 7 and 14 days, the
-  last month's share of the count, v1's own step away from the baseline), by grid search on the
+  last month's share of the count, the whole Hub's 14-day drift of it, v1's own step away from
+  the baseline), by grid search on the
   median absolute error itself: no linear out-of-sample method of two of them can beat it.
 
 Every figure is the MdALE improvement on the better of the backtest's two baselines, by half.
@@ -192,12 +193,24 @@ def _finetune_correlations(rows) -> dict:
 
 def _ceiling(all_series, growth, forecast) -> dict:
     out = {}
+    drift: dict[dt.date, float] = {}
+
+    def market(day: dt.date) -> float:
+        if day not in drift:
+            rises = [trend(s.until(age), age, 14) for s in all_series
+                     if 45 <= (age := (day - s.origin).days) <= s.days[-1] and age - 44 >= s.days[0]]
+            drift[day] = float(np.median(rises)) if rises else 0.0
+        return drift[day]
+
     for t0, target in CELLS:
         rows = [s for s in all_series if s.days[0] <= t0 and s.days[-1] >= target]
         err = np.array([s.at(target) - naive(s.until(t0), t0, target) for s in rows])
         feats = {f"trend_{lag}d": np.array([trend(s.until(t0), t0, lag) for s in rows]) for lag in TREND_LAGS}
         feats["last_month_share"] = np.array(
             [math.log((30 * count30(s, t0) + 1) / (math.expm1(s.at(t0)) + 1)) for s in rows])
+        # The whole Hub's drift then: the median 14-day rise of the 30-day count over the models
+        # at least 45 days old on the model's day t0 (data dated by then only).
+        feats["market_trend_14d"] = np.array([market(s.origin + dt.timedelta(days=t0)) for s in rows])
         # v1's own step away from the baseline (its min(30, t0/2)-day rate and decay), fitted on all.
         feats["v1_centre_minus_baseline"] = np.array(
             [forecast._centre(growth, s.until(t0), t0, target) - naive(s.until(t0), t0, target) for s in rows])
