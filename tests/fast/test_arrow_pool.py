@@ -40,7 +40,7 @@ def _closed(conn) -> bool:
     return False
 
 
-def _pool(opened, size=2, idle=60.0, wait=5.0):
+def _pool(opened, size=2, idle=60.0, wait=2.0):
     return arrow_pool.ArrowPool(opened, size=size, idle_seconds=idle, wait_seconds=wait)
 
 
@@ -92,35 +92,68 @@ def test_it_closes_an_idle_connection_to_another_database_or_one_idle_too_long()
     assert _closed(two)
 
 
+# A broken pool must fail these tests, not hang them: every wait on another thread is bounded.
+BOUND = 3.0
+
+
+def _in_thread(fn):
+    """Run `fn` in a thread; (finished within BOUND, its result or the exception it raised)."""
+    out = {}
+
+    def target():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # handed back to the test
+            out["value"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(BOUND)
+    return not thread.is_alive(), out.get("value")
+
+
 def test_it_waits_for_a_busy_connection_and_then_reuses_it():
     pool = _pool(Opened(), size=1)
     got = {}
-    release = threading.Event()
+    held, release = threading.Event(), threading.Event()
 
     def holder():
         with pool.connection(URI) as (conn, _):
             got["held"] = conn
-            release.wait(5)
+            held.set()
+            release.wait(BOUND)
 
-    thread = threading.Thread(target=holder)
+    thread = threading.Thread(target=holder, daemon=True)
     thread.start()
-    while "held" not in got:
-        time.sleep(0.01)
+    assert held.wait(BOUND), "the first connection was never handed out"
     threading.Timer(0.2, release.set).start()
     started = time.monotonic()
-    with pool.connection(URI) as (conn, reused):
-        assert conn is got["held"] and reused is True
+
+    def second():
+        with pool.connection(URI) as (conn, reused):
+            return conn, reused
+
+    finished, value = _in_thread(second)
+    assert finished, "the waiting thread was never given the released connection"
+    assert value == (got["held"], True)
     assert time.monotonic() - started >= 0.15
-    thread.join()
+    thread.join(BOUND)
+    assert not thread.is_alive()
 
 
 def test_it_gives_up_when_every_connection_stays_busy():
     pool = _pool(Opened(), size=1, wait=0.3)
     with pool.connection(URI):
         started = time.monotonic()
-        with pytest.raises(arrow_pool.PoolTimeout, match=r"^all 1 Arrow connections stayed busy for 0 s$"):
+
+        def blocked():
             with pool.connection(URI):
-                pass
+                return "got one"
+
+        finished, value = _in_thread(blocked)
+        assert finished, "the wait did not end at wait_seconds"
+        assert isinstance(value, arrow_pool.PoolTimeout)
+        assert str(value) == "all 1 Arrow connections stayed busy for 0 s"
         assert time.monotonic() - started >= 0.25
     assert pool.open_count == 1
 
