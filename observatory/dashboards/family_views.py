@@ -1,13 +1,24 @@
-"""/api/families/<org>/<name> (the tree as JSON or CSV), the family page and its chart images."""
+"""/api/families/<org>/<name> (the tree as JSON or CSV), the family page and its chart images.
+
+Cached per data version, like the metrics: the walked family per model (what the API, the card,
+the page and the images read), each API body per (model, offset, limit, format), each image. A walk that
+misses the cache is charged to the client's address (METRIC_COMPUTATIONS_PER_MINUTE); a page of
+other than the default paging is kept briefly (METRIC_CACHE_SHORT_SECONDS), as free-text views are.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from observatory.analytics import frames
+from observatory.catalog.runs import data_version
 from observatory.charts import family as family_charts
 from observatory.charts.embedding import figure_html
 from observatory.dashboards import families, model_presenter
@@ -30,9 +41,22 @@ def _model(org: str, name: str):
     return model_presenter.find(hub_id)
 
 
+def family_of(model, *, charge=None) -> families.Family:
+    """families.family_of(model), from the cache for this data version or walked (charged) and kept."""
+    key = f"family:tree:v{data_version()}:{model.pk}"
+    stored = cache.get(key)
+    if stored is not None:
+        return families.Family(**json.loads(stored))
+    if charge is not None:
+        charge()
+    family = families.family_of(model)
+    cache.set(key, json.dumps(dataclasses.asdict(family), separators=(",", ":")), settings.METRIC_CACHE_SECONDS)
+    return family
+
+
 def card_page(model) -> tuple[families.Family, dict]:
     """The family and its first page as the API serves it by default (the card draws exactly that)."""
-    family = families.family_of(model)
+    family = family_of(model)
     return family, family.page()
 
 
@@ -44,6 +68,16 @@ def card_chart(model) -> tuple[str, dict]:
     return figure_html(fig, div_id="chart-family"), page
 
 
+def _api_body(model, fmt: str, offset: int, limit: int, charge) -> bytes:
+    """The API's body (JSON or CSV) for this page of the family."""
+    page = family_of(model, charge=charge).page(offset=offset, limit=limit)
+    if fmt == "csv":
+        return rows_to_csv(page["nodes"], comments=[
+            f"family of {model.hub_id}; root {page['root']}", f"nodes {offset}..{offset + len(page['nodes'])} "
+            f"of {page['total']}", f"data as of: {frames.latest_created_date() or 'no data'}", "sources: hub"]).encode()
+    return json.dumps({"model": model.hub_id, **page}).encode()
+
+
 @_api
 def family_api(request: HttpRequest, org: str, name: str) -> HttpResponse:
     _check_known(request, {"limit", "offset", "format"})
@@ -53,15 +87,25 @@ def family_api(request: HttpRequest, org: str, name: str) -> HttpResponse:
     model = _model(org, name)
     if model is None:
         return JsonResponse({"error": f"unknown model {org}/{name}"[:200]}, status=404)
-    page = families.family_of(model).page(offset=offset, limit=limit)
+    key = f"family:{fmt}:v{data_version()}:{model.pk}:{offset}:{limit}"
+    body = cache.get(key)
+    if body is None:
+        def charge() -> None:  # only a walk that misses the cache: slicing a cached family is cheap
+            hit(f"metric-compute:ip:{client_ip(request)}", settings.METRIC_COMPUTATIONS_PER_MINUTE, degrade=True)
+
+        try:
+            body = _api_body(model, fmt, offset, limit, charge)
+        except LimitExceeded as exc:
+            response = JsonResponse({"error": f"uncached family {exc}"}, status=429)
+            response["Retry-After"] = str(max(1, int(exc.retry_after)))
+            return response
+        default = (offset, limit) == (0, families.DEFAULT_LIMIT)
+        cache.set(key, body, settings.METRIC_CACHE_SECONDS if default else settings.METRIC_CACHE_SHORT_SECONDS)
     if fmt == "csv":
-        text = rows_to_csv(page["nodes"], comments=[
-            f"family of {model.hub_id}; root {page['root']}", f"nodes {offset}..{offset + len(page['nodes'])} "
-            f"of {page['total']}", f"data as of: {frames.latest_created_date() or 'no data'}", "sources: hub"])
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="family.csv"'
         return response
-    return JsonResponse({"model": model.hub_id, **page})
+    return HttpResponse(body, content_type="application/json")
 
 
 def _found(org: str, name: str):
@@ -106,10 +150,14 @@ def family_image(request: HttpRequest, org: str, name: str, chart: str, fmt: str
     if chart not in CHARTS or fmt not in FORMATS:
         raise Http404("no such chart or format")
     model = _found(org, name)
+    key = f"family:image-{chart}-{fmt}:v{data_version()}:{model.pk}"
     try:
-        # An image is rendered each time (no cache): charged to the client like the charts' exports.
-        hit(f"export-render:ip:{client_ip(request)}", settings.EXPORT_RENDERS_PER_MINUTE, degrade=True)
-        data = figure_bytes(_figures(model)[1][chart], fmt)
+        data = cache.get(key)
+        if data is None:
+            # A render that misses the cache is charged to the client like the charts' exports.
+            hit(f"export-render:ip:{client_ip(request)}", settings.EXPORT_RENDERS_PER_MINUTE, degrade=True)
+            data = figure_bytes(_figures(model)[1][chart], fmt)
+            cache.set(key, data, settings.METRIC_CACHE_SECONDS)
     except LimitExceeded as exc:
         response = JsonResponse({"error": f"uncached image export {exc}"}, status=429)
         response["Retry-After"] = str(max(1, int(exc.retry_after)))

@@ -119,3 +119,30 @@ def test_a_model_alone_has_no_family_chart(db, client):
     assert 'id="chart-family"' not in client.get("/models/solo/model").content.decode()
     body = client.get("/api/families/solo/model").json()
     assert body["root"] == "solo/model" and len(body["nodes"]) == 1 and body["edges"] == []
+
+
+@pytest.mark.redis
+def test_it_serves_a_family_from_the_cache_until_the_data_version_moves_on(family, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from observatory.catalog.runs import bump_data_version
+
+    first = client.get("/api/families/famorg/Base").json()
+    first_page = client.get("/api/families/famorg/Base?limit=2").json()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/families/famorg/Base").json() == first
+        assert client.get("/api/families/famorg/Base?limit=2").json() == first_page
+    assert queries.captured_queries  # the model is looked up (any casing, old names) ...
+    assert not [q for q in queries.captured_queries if "lineageedge" in q["sql"]]  # ... but its family not walked
+
+    newcomer = HubModel.objects.create(hub_id="famorg/Base-new", organization=family.organization,
+                                       licence_class="restricted", downloads_all_time=1, created_at=_utc(1, 5))
+    LineageEdge.objects.create(child=newcomer, parent=family, parent_hub_id=family.hub_id, relation="finetune",
+                               source="test")
+    assert client.get("/api/families/famorg/Base").json() == first  # the same data version: the cached body
+    bump_data_version()  # what every import and crawl does when it finishes
+    ids = [n["id"] for n in client.get("/api/families/famorg/Base").json()["nodes"]]
+    assert ids == ["famorg/Base", "famorg/Base-ft", "cnorg/base-lora", "famorg/Base-new", "cnorg/Base-ft-GGUF",
+                   "famorg/merge"]
+    assert client.get("/api/families/famorg/Base?limit=2").json()["total"] == 6
