@@ -2,8 +2,10 @@
 
 The list endpoint is rebuilt from hub-stats rows (Hub API field names) in the Hub's wire format:
 a JSON array per page, `Link: <…>; rel="next"` carrying an opaque cursor, the `author`, `search`,
-`sort`, `direction`, `limit` and `expand`/`expand[]` parameters. `/api/models/{id}` answers from
-real recorded responses, 307 redirects of renamed repos included. Faults (429 with Retry-After,
+`sort`, `direction`, `limit` and `expand`/`expand[]` parameters; every model has a `sha` (its
+main commit: a served repository's own, a recording's, else a stand-in derived from the id and
+lastModified). `/api/models/{id}` answers from real recorded responses, 307 redirects of renamed
+repos included. Faults (429 with Retry-After,
 500, a truncated body, a slow answer) are injected at a configurable rate; a request repeated before
 its 429's Retry-After has passed gets another 429 and is logged as early. Every request is
 logged, so tests and benchmarks can count what the crawler asked for. Given a RepoStore
