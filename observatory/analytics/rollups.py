@@ -94,10 +94,13 @@ _MODEL_MATCH = _CELL_MATCH.format(t="m.tracked", r=frames.MODEL_COLUMNS["region"
                                   p="m.pipeline_tag")
 # The rows of the changed days, and every row of the models in a recounted cell on the other
 # days (DAY_SQL's window sees each such model's whole history).
+_DAY_ROWS_TABLE = f"""
+    CREATE TEMPORARY TABLE _rollup_day_rows ON COMMIT DROP AS
+    SELECT s.model_id, s.date, s.source, s.downloads_all_time, s.downloads_day FROM catalog_downloadsnapshot s
+    WHERE s.date = ANY(%(dates)s) AND s.downloads_all_time IS NOT NULL AND {_DAILY}"""
 _DAY_ROWS = f"""
     SELECT s.date, {_CELL_SQL}, {_DAY_GAIN} AS gain
-    FROM catalog_downloadsnapshot s {_FROM_MODELS}
-    WHERE s.date = ANY(%(dates)s) AND s.downloads_all_time IS NOT NULL AND {_DAILY}"""
+    FROM _rollup_day_rows s {_FROM_MODELS}"""
 _CELL_ROWS = f"""
     SELECT date, tracked, region, organization, size_class, pipeline_tag, gain FROM (
         SELECT s.date, {_CELL_SQL}, COALESCE({frames.DAY_SQL}, 0) AS gain
@@ -191,20 +194,25 @@ def _recount(cursor, changes: Changes) -> int:
         cursor.executemany("INSERT INTO _rollup_cells VALUES (%s, %s, %s, %s, %s)", sorted(changes.cells, key=str))
     if changes.orgs:
         cursor.executemany("INSERT INTO _rollup_orgs VALUES (%s, %s)", sorted(changes.orgs))
-    cursor.execute("ANALYZE _rollup_cells, _rollup_orgs")  # a few rows: the plan should know
     dates = sorted(changes.dates)
-    if dates or changes.cells or changes.orgs:
+    # The changed days' rows apart first: the planner then knows how many there are (a day just
+    # written is past the table's statistics, and would be planned as a handful of rows).
+    cursor.execute(_DAY_ROWS_TABLE, {"dates": dates})
+    cursor.execute("ANALYZE _rollup_day_rows, _rollup_cells, _rollup_orgs")
+    cells = bool(changes.cells or changes.orgs)
+    if dates or cells:
         # The recount first, into the temporary table: the rollup's rows are touched only by
         # the two short statements below.
-        cursor.execute(_recount_sql(bool(dates), bool(changes.cells or changes.orgs)), {"dates": dates})
-    cursor.execute(f"DELETE FROM catalog_dailygain g WHERE g.date = ANY(%s) OR {_ROLLUP_MATCH}", [dates])
+        cursor.execute(_recount_sql(bool(dates), cells), {"dates": dates})
+    cursor.execute("DELETE FROM catalog_dailygain g WHERE g.date = ANY(%s)" + (f" OR {_ROLLUP_MATCH}" if cells else ""),
+                   [dates])
     cursor.execute("INSERT INTO catalog_dailygain (date, tracked, region, organization, size_class, pipeline_tag, "
                    "gain, rows) SELECT date, tracked, region, organization, size_class, pipeline_tag, gain, rows "
                    "FROM _rollup_new")
     rows = cursor.rowcount
     # ON COMMIT DROP drops them when the fold commits on its own; inside a caller's transaction
     # the next fold of that transaction would find them still there.
-    cursor.execute("DROP TABLE _rollup_cells, _rollup_orgs, _rollup_new")
+    cursor.execute("DROP TABLE _rollup_day_rows, _rollup_cells, _rollup_orgs, _rollup_new")
     return rows
 
 
