@@ -96,3 +96,29 @@ def test_it_warms_the_default_view_then_each_region_size_class_and_top_organisat
                        *(urlencode({"organization": o}) for o in top)]
     # A chart without those filters warms its default view alone.
     assert [v.query() for v in warming.common_views("open-closed-gap", top)] == [""]
+
+
+@pytest.mark.celery
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_an_import_on_a_real_worker_is_warmed_and_published_by_a_worker(celery_worker_factory, broker_mode, settings,
+                                                                        shared_data, client, django_assert_num_queries):
+    from django.db import transaction
+
+    from ingest.tasks import queue_import
+    from observatory.catalog.models import Run
+    from tests.conftest import wait_for
+
+    settings.DATA_VERSION_WARM, settings.WARM_FILTER_SETS = True, False
+    worker = celery_worker_factory(queues="default", env={"DATA_VERSION_WARM": "1", "WARM_FILTER_SETS": "0"})
+    before = data_version()
+    with transaction.atomic():
+        run = queue_import("regions", shared_data)
+    wait_for(lambda: Run.objects.filter(pk=run.pk, status="succeeded").exists(), timeout=90,
+             message=f"the import on the worker\n{worker.logs()}")
+    wait_for(lambda: data_version() > before and pending_data_version() is None, timeout=120,
+             message=f"the worker to warm and publish the new version\n{worker.logs()}")
+    assert "observatory.dashboards.tasks.warm_data_version" in worker.logs()
+    for name in METRICS:
+        with django_assert_num_queries(0):
+            assert client.get(f"/dashboards/{name}").status_code == 200, name
