@@ -6,7 +6,8 @@ active bases' 80% intervals (v1 covers 62% at 30 -> 90 days of bases with >= 5 f
 The backtest's protocol and cells (bench/forecast_backtest.py: organisations in 10 folds, the
 monthly readings nearest days 30/60 and 90/180). v1's centre and spread law unchanged; only the
 standardised residuals' quantiles are taken from the training pairs of the same level band and
-the same age band of t0 (AGE_BANDS) where there are MIN_BAND_PAIRS of them, else v1's.
+the same age band of t0 (AGE_BANDS) where there are MIN_BAND_PAIRS of them, else v1's; and a
+mix: those bands' 10th and 90th percentiles around v1's own median (its MdALE is v1's).
 Results: bench/results/forecast_finetune_bands.json.
 """
 
@@ -70,17 +71,22 @@ def run(all_series, forecast) -> dict:
                     v1 = forecast.quantiles_y(growth, known, t0, target)
                     v2 = v1 if z is None else forecast.quantiles_y(growth, known, t0, target,
                                                                    z_levels=np.quantile(z, forecast.QUANTILES))
+                    # The band's spread around v1's own median: p10/p90 banded, p50 v1's.
+                    v3 = np.array([min(v2[0], v1[1]), v1[1], max(v2[2], v1[1])])
                     keys = [f"{nominal_t0}->{nominal}"]
                     if count >= backtest.ACTIVE:
                         keys.append(f"{nominal_t0}->{nominal} (>= {backtest.ACTIVE} at t0)")
                     for key in keys:
-                        cell = cells.setdefault(key, {"cover_v1": [], "cover_banded": [], "err_v1": [], "err_banded": []})
+                        cell = cells.setdefault(key, {"cover_v1": [], "cover_banded": [], "cover_spread": [],
+                                                         "err_v1": [], "err_banded": []})
                         cell["cover_v1"].append(bool(v1[0] <= actual <= v1[2]))
                         cell["cover_banded"].append(bool(v2[0] <= actual <= v2[2]))
+                        cell["cover_spread"].append(bool(v3[0] <= actual <= v3[2]))
                         cell["err_v1"].append(abs(v1[1] - actual))
                         cell["err_banded"].append(abs(v2[1] - actual))
     return {key: {"n": len(c["cover_v1"]), "coverage_80_v1": round(float(np.mean(c["cover_v1"])), 3),
                   "coverage_80_age_banded": round(float(np.mean(c["cover_banded"])), 3),
+                  "coverage_80_age_banded_spread_v1_median": round(float(np.mean(c["cover_spread"])), 3),
                   "mdale_v1": round(statistics.median(c["err_v1"]), 4),
                   "mdale_age_banded": round(statistics.median(c["err_banded"]), 4)}
             for key, c in sorted(cells.items())}
