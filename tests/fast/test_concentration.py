@@ -128,8 +128,12 @@ def test_a_family_is_the_stored_root_named_as_the_catalogue_names_it():
 
 def test_a_merge_follows_the_parent_whose_hub_id_sorts_first_case_folded():
     # Plain sorting puts "B/second" before "a/first"; case-folded, a/first comes first.
-    models = catalogue("a/first", "B/second", "m/merge", "x/Twin", "y/twin", "n/merge-of-twins")
+    models = catalogue("a/first", "B/second", "m/merge", "x/Twin", "y/twin", "n/merge-of-twins", "r/root")
     assert families(edges((3, 2, "B/second", "merge"), (3, 1, "a/first", "merge")), models)[3] == "a/first"
+    # Only that parent is followed, even when the other one's walk would end sooner.
+    longer = edges((3, 2, "B/second", "merge"), (3, 1, "a/first", "merge"), (1, 7, "r/root", "finetune"))
+    assert families(longer, models) == {1: "r/root", 2: "B/second", 3: "r/root", 4: "x/Twin", 5: "y/twin",
+                                        6: "n/merge-of-twins", 7: "r/root"}
     # Two parents equal case-folded: the plain order decides (upper case first), whatever the row order.
     lineage = edges((6, 5, "org/twin", "merge"), (6, 4, "Org/twin", "merge"))
     assert families(lineage, models)[6] == "x/Twin"
