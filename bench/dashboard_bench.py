@@ -1,6 +1,8 @@
-"""Dashboard metrics at scale against the same aggregates in SQL, and cached-JSON throughput.
+"""Dashboard metrics at scale against the same aggregates in SQL, cached throughput, and the
+rollup's fold of one day's crawl, at the scales of the growth curve.
 
-    .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data --scale 1.0
+    .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data              # 0.1, 0.25, 0.5, 1.0
+    .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data --scale 1.0  # one scale
 
 What it does, in one process, on its own PostgreSQL database (obs_dash_bench):
 1. Bootstraps the real shared data (the real importers), then grows it synthetically to
@@ -21,15 +23,22 @@ What it does, in one process, on its own PostgreSQL database (obs_dash_bench):
    table and the cold time while the rollup is stale (raw rows, before a rebuild).
 3. Cached JSON under load: gunicorn (gthread) on loopback serving /api/metrics/… from the
    Redis cache, an aiohttp client with 32 concurrent connections, bounded by --requests and
-   --seconds. Reported: requests/s, p50, p99 latency.
+   --seconds. Reported: requests/s, p50, p99 latency. At the largest scale only.
+4. One day's crawl folded into the rollup (incremental_refresh): a row for every model, written
+   through the rollup's triggers and folded in while reader threads read the rollup. Reported:
+   the fold's seconds, the day's rows, reader errors (a failed or 30 s statement, or a state that
+   is neither the one before nor the one after), and the fold against the full rebuild of step 1.
 
-Results go to bench/results/dashboard_bench.json.
+Each scale runs on a fresh catalogue, smallest first; `growth_curve` lists every metric's cold
+and SQL seconds (and the fold's) by scale, `scales` the smaller runs in full, the largest run is
+the top level. Results go to bench/results/dashboard_bench.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import io
 import os
 import signal
@@ -262,6 +271,90 @@ def _compute_only(name: str, params, repeat: int) -> float:
     return best
 
 
+# What the rollup's readers run (SQL_ROLLUP's first query) and a whole-table fingerprint of the
+# state they read: every fingerprint a reader sees must be the one before a fold or the one after.
+# Integers only: a float sum's last digits depend on the order a (parallel) scan adds them in.
+_ROLLUP_STATE_SQL = ("SELECT COUNT(*), COALESCE(SUM(rows), 0), COALESCE(SUM(ROUND(gain * 1000)::bigint), 0) "
+                     "FROM catalog_dailygain")
+
+
+def incremental_refresh(readers: int = 4) -> dict:
+    """One day's crawl at the catalogue's size folded into the rollup while readers read it.
+
+    Two days after the newest snapshot, every model gets a row of the Hub's all-time count
+    (source crawl, no per-day estimate: its gain is the rise since its row of the day before),
+    each day written by one INSERT through the rollup's triggers and folded in with
+    rollups.refresh() (what the crawl's data-version bump runs). The second day is the one
+    reported: its gains rest on the first. While it is folded, `readers` threads, each with its
+    own connection, run the rollup's cumulative-downloads SQL and the state fingerprint in a loop;
+    reader_errors counts their errors, statements over 30 s, and states that are neither the one
+    before the fold nor the one after. The two days stay in the catalogue (a --reuse run adds two
+    more after them).
+    """
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    from observatory.analytics import rollups
+
+    def crawl_day(day, previous) -> tuple[int, float]:
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            if previous is None:
+                cur.execute("INSERT INTO catalog_downloadsnapshot (model_id, date, downloads_all_time, source) "
+                            "SELECT id, %s, COALESCE(downloads_all_time, 0), 'crawl' FROM catalog_hubmodel", [day])
+            else:  # a rise of 0 to 96 downloads, spread by id
+                cur.execute("INSERT INTO catalog_downloadsnapshot (model_id, date, downloads_all_time, source) "
+                            "SELECT model_id, %s, downloads_all_time + model_id %% 97, 'crawl' "
+                            "FROM catalog_downloadsnapshot WHERE date = %s AND source = 'crawl'", [day, previous])
+            return cur.rowcount, time.perf_counter() - started
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT MAX(date) FROM catalog_downloadsnapshot")
+        newest = cur.fetchone()[0]
+    first, second = newest + dt.timedelta(1), newest + dt.timedelta(2)
+    crawl_day(first, None)
+    first_fold_s = rollups.refresh()
+    rows, write_s = crawl_day(second, first)
+
+    dsn = os.environ["DATABASE_URL"]
+    with psycopg.connect(dsn) as conn:
+        before = conn.execute(_ROLLUP_STATE_SQL).fetchone()
+    seen, errors, latencies, stop = [], [], [], threading.Event()
+
+    def reader():
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SET statement_timeout = '30s'")
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    conn.execute(SQL_ROLLUP["cumulative-downloads-by-region"]).fetchall()
+                    seen.append(conn.execute(_ROLLUP_STATE_SQL).fetchone())
+                    latencies.append(time.perf_counter() - started)
+        except Exception as error:  # counted: a reader that fails or waits 30 s is what this measures
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    try:
+        fold_s = rollups.refresh()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+    with psycopg.connect(dsn) as conn:
+        after = conn.execute(_ROLLUP_STATE_SQL).fetchone()
+    half = [state for state in seen if state not in (before, after)]
+    latencies.sort()
+    return {"seconds": round(fold_s, 2), "rows": rows, "reader_errors": len(errors) + len(half),
+            "reader_queries": len(seen), "reader_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1)
+            if latencies else None, "reader_error_examples": errors[:3] + [repr(s) for s in half[:3]],
+            "write_s": round(write_s, 2), "first_day_fold_s": round(first_fold_s, 2),
+            "rollup_cells_after": after[0]}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -327,22 +420,9 @@ def load_test(workers: int, threads: int, concurrency: int, total: int, seconds:
             "concurrency": concurrency, **result}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 2.2M models / 30M daily rows")
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
-    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (few: the GIL)")
-    parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument("--reuse", action="store_true", help="keep the catalogue an earlier run grew")
-    args = parser.parse_args()
-
-    os.environ.setdefault("CACHE_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
-    os.environ.setdefault("REDIS_URL", os.environ["CACHE_REDIS_URL"])
-    setup("obs_dash_bench")
+def run_scale(args, scale: float, with_load: bool) -> dict:
+    """Everything above at one scale: a fresh catalogue (unless --reuse), the metrics cold, the
+    cached loads (`with_load`), then one day's crawl folded in."""
     from django.core.management import call_command
     from django.db import connection
 
@@ -354,27 +434,84 @@ def main() -> None:
         started = time.perf_counter()
         call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
         bootstrap_s = round(time.perf_counter() - started, 1)
-        growth = grow(args.scale)
+        growth = grow(scale)
     from observatory.analytics import rollups
 
-    rollup_s = rollups.refresh()  # what every import's data-version bump does; None: already fresh
+    # What every import's data-version bump does (None: already fresh). After the growth's COPY
+    # (every day of the series) that is a full recount: the baseline of incremental_refresh.
+    rollup_s = rollups.refresh()
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM catalog_hubmodel")
         models = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM catalog_downloadsnapshot")
         rows = cur.fetchone()[0]
-    print(f"catalogue: {models:,} models, {rows:,} snapshot rows", flush=True)
+    print(f"scale {scale}: {models:,} models, {rows:,} snapshot rows", flush=True)
     metrics = time_metrics(args.repeat)
-    load = None if args.skip_load else load_test(args.workers, args.threads, 32, args.requests, args.seconds)
-    # The cached dashboard page (served whole from the cache per data version, like the JSON).
-    page_load = None if args.skip_load else load_test(args.workers, args.threads, 32, args.requests, args.seconds,
-                                                      path="/dashboards/cumulative-downloads-by-region")
-    print(load, page_load, flush=True)
-    path = write_result("dashboard_bench", {
-        "command": " ".join(sys.argv), "scale": args.scale, "models": models, "snapshot_rows": rows,
-        "bootstrap_s": bootstrap_s, "growth": growth,
-        "rollup_rebuild_s": None if rollup_s is None else round(rollup_s, 1), "metrics": metrics, "cached_json_load": load,
-        "cached_page_load": page_load,
+    load = page_load = None
+    if with_load:
+        load = load_test(args.workers, args.threads, 32, args.requests, args.seconds)
+        # The cached dashboard page (served whole from the cache per data version, like the JSON).
+        page_load = load_test(args.workers, args.threads, 32, args.requests, args.seconds,
+                              path="/dashboards/cumulative-downloads-by-region")
+        print(load, page_load, flush=True)
+    refresh = incremental_refresh()
+    if rollup_s:
+        refresh["ratio_to_full_rebuild"] = round(refresh["seconds"] / rollup_s, 3)
+    print({"incremental_refresh": refresh}, flush=True)
+    return {"scale": scale, "models": models, "snapshot_rows": rows, "bootstrap_s": bootstrap_s, "growth": growth,
+            "rollup_rebuild_s": None if rollup_s is None else round(rollup_s, 1), "metrics": metrics,
+            "cached_json_load": load, "cached_page_load": page_load, "incremental_refresh": refresh}
+
+
+def growth_curve(runs: list[dict]) -> dict:
+    """Per metric, its cold time and its SQL baseline's at each scale, and the fold's."""
+    curve = {}
+    for run in runs:
+        for row in run["metrics"]:
+            curve.setdefault(row["metric"], []).append(
+                {"scale": run["scale"], "load_and_compute_s": row["load_and_compute_s"], "sql_s": row["sql_s"]})
+        curve.setdefault("incremental_refresh", []).append(
+            {"scale": run["scale"], "seconds": run["incremental_refresh"]["seconds"],
+             "rows": run["incremental_refresh"]["rows"]})
+    return curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--scale", type=float, default=None, help="one fraction of 2.2M models / 30M daily rows")
+    parser.add_argument("--scales", default="0.1,0.25,0.5,1.0",
+                        help="the growth curve: fractions run in turn, each on a fresh catalogue (--scale: one)")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker (few: the GIL)")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="keep the catalogue an earlier run grew (one --scale)")
+    parser.add_argument("--result", default="dashboard_bench",
+                        help="bench/results/<RESULT>.json (a trial run at a small scale keeps the committed one)")
+    args = parser.parse_args()
+    try:
+        scales = [args.scale] if args.scale is not None else sorted(float(x) for x in args.scales.split(","))
+    except ValueError:
+        parser.error(f"--scales takes fractions separated by commas, not {args.scales!r}")
+    if not scales or any(not 0 < x <= 10 for x in scales):
+        parser.error("each scale is a fraction above 0 (and at most 10) of the full Hub")
+    if args.reuse and len(scales) > 1:
+        parser.error("--reuse keeps one catalogue: give one --scale")
+
+    os.environ.setdefault("CACHE_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
+    os.environ.setdefault("REDIS_URL", os.environ["CACHE_REDIS_URL"])
+    setup("obs_dash_bench")
+
+    # The cached loads hardly depend on the data's size: measured at the largest scale only.
+    runs = [run_scale(args, scale, with_load=not args.skip_load and scale == scales[-1]) for scale in scales]
+    largest = runs[-1]
+    path = write_result(args.result, {
+        "command": " ".join(sys.argv), **largest,
+        "growth_curve": growth_curve(runs) if len(runs) > 1 else None,
+        "scales": runs[:-1],  # the smaller runs in full (the largest is the top level)
         "cpu_count": os.cpu_count(),
     })
     print(f"wrote {path}")
