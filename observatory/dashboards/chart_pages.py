@@ -29,6 +29,9 @@ from observatory.vocab import LICENCE_CLASS_VALUES, REGION_VALUES, SIZE_CLASS_VA
 
 # Letters and digits only, so escaping leaves it as it is; unguessable, so no data can hold it.
 ORIGIN = "origin" + hashlib.sha256(f"page-origin:{settings.SECRET_KEY}".encode()).hexdigest()[:24]
+# In the cache keys: a process with another SECRET_KEY (a rotation mid-deploy) has another marker,
+# so it must not serve bodies holding this one. Not the marker itself, which stays unpublished.
+ORIGIN_ID = hashlib.sha256(f"page-origin-key:{settings.SECRET_KEY}".encode()).hexdigest()[:8]
 
 
 def with_origin(body: bytes, origin: str) -> bytes:
@@ -80,7 +83,11 @@ def embed_body(name: str, params: ChartParams, *, chart: str | None = None) -> b
 def page_kind(server_export: bool) -> str:
     # Without Chromium the page's export buttons draw images in the reader's browser
     # (dashboard.js); the page says which, so pages built either way are cached apart.
-    return "page" if server_export else "page-browser-export"
+    return f"page-{ORIGIN_ID}" if server_export else f"page-browser-export-{ORIGIN_ID}"
+
+
+def embed_kind() -> str:
+    return f"embed-{ORIGIN_ID}"
 
 
 def _cached(kind: str, name: str, params: ChartParams, build, *, charge) -> bytes:
@@ -99,4 +106,4 @@ def cached_page(name: str, params: ChartParams, *, server_export: bool, charge=N
 
 
 def cached_embed(name: str, params: ChartParams, *, charge=None) -> bytes:
-    return _cached("embed", name, params, lambda chart: embed_body(name, params, chart=chart), charge=charge)
+    return _cached(embed_kind(), name, params, lambda chart: embed_body(name, params, chart=chart), charge=charge)

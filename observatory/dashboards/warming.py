@@ -83,7 +83,7 @@ def warm_view(name: str, params: ChartParams) -> None:
         results.remembered(chart_pages.page_kind(server_export), name, params,
                            lambda s=server_export: chart_pages.page_body(name, params, server_export=s, chart=drawn()),
                            normalise=False)
-    results.remembered("embed", name, params, lambda: chart_pages.embed_body(name, params, chart=drawn()),
+    results.remembered(chart_pages.embed_kind(), name, params, lambda: chart_pages.embed_body(name, params, chart=drawn()),
                        normalise=False)
 
 

@@ -79,11 +79,11 @@ def test_hostile_filter_values_leave_no_page_in_the_cache(loaded_db, client, que
     # open-closed-gap filters by start, end and source only.
     client.get("/dashboards/open-closed-gap")
     client.get("/embed/open-closed-gap")
-    pages = _keys("*metric:page*:open-closed-gap:v*") | _keys("*metric:embed:open-closed-gap:v*")
+    pages = _keys("*metric:page*:open-closed-gap:v*") | _keys("*metric:embed*:open-closed-gap:v*")
     assert len(pages) == 2
     for path in (f"/dashboards/open-closed-gap?{query}", f"/embed/open-closed-gap?{query}"):
         assert client.get(path).status_code in (200, 400)
-    assert _keys("*metric:page*:open-closed-gap:v*") | _keys("*metric:embed:open-closed-gap:v*") == pages
+    assert _keys("*metric:page*:open-closed-gap:v*") | _keys("*metric:embed*:open-closed-gap:v*") == pages
 
 
 def test_a_page_asked_with_an_unused_filter_shows_the_asked_form_and_the_default_chart(loaded_db, client):
