@@ -441,7 +441,7 @@ def main(argv=None) -> int:
     commit = _commit()
     for module in chosen:
         print(f"== {module} at {commit[:10]}", flush=True)
-        with _locked(_module_dir(module).with_suffix(".lock")):  # one run of a module at a time
+        with _locked(SCRATCH / (_module_dir(module).name + ".run.lock")):  # one run of a module at a time
             figures = run_module(module, commit, args)
         figures["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         figures["command"] = _command(module)
