@@ -2,9 +2,9 @@
 
 catalog.runs.bump_data_version leaves the new version pending (pages keep reading the old one)
 and sends `version_pending`; the dashboards app answers by queueing tasks.warm_data_version,
-which computes every chart's default view and its common filter sets (each region, each size
-class, the most downloaded organisations, where the chart has the filter; WARM_FILTER_SETS=0:
-the default views only) under the new version:
+which computes every chart's default view, its page's other choices (by, depth, source) and its
+common filter sets (each region, each size class, the most downloaded organisations, where the
+chart has the filter; WARM_FILTER_SETS=0: the default views only) under the new version:
 the frames, the JSON, the page (both export variants) and the embed; and the home page's counts
 and chart. Then the version is
 published, and no visitor pays the cold path for those views. Images are not warmed: each is a
@@ -45,16 +45,28 @@ def top_organizations(count: int) -> list[str]:
     return [row["organization__namespace"] for row in rows]
 
 
+# The choices each chart's page offers beside its filters (templates/dashboards/chart.html's
+# selects), other than the default: one view each, over all the data.
+CHOICE_VIEWS: dict[str, tuple[str, ...]] = {
+    # Its form sends by=organization for what the default (by=region) also shows: another key.
+    "download-concentration": ("by=family", "by=organization"),
+    "derivatives-by-base": ("by=organization", "by=base", "depth=tree"),
+    "finetunes-by-origin": ("by=organization", "by=base"),
+    "tooling-readiness": ("by=organization",),
+    "open-closed-gap": ("source=lmarena", "source=probe"),
+}
+
+
 def common_views(name: str, organizations: list[str]) -> list[ChartParams]:
-    """The chart's default view, then one view per region, size class and organisation it filters by,
-    normalised (two that give the same result are one)."""
+    """The chart's default view, its page's other choices (CHOICE_VIEWS), then one view per region,
+    size class and organisation it filters by, normalised (two that give the same result are one)."""
     uses = METRICS[name].uses
     default = parse(QueryDict(""))
 
     def with_filter(**change) -> ChartParams:
         return dataclasses.replace(default, filters=dataclasses.replace(default.filters, **change))
 
-    views = [default]
+    views = [default, *(parse(QueryDict(query)) for query in CHOICE_VIEWS.get(name, ()))]
     if "region" in uses:
         views += [with_filter(regions=(region,)) for region in REGION_VALUES]
     if "size_class" in uses:

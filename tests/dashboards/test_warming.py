@@ -82,7 +82,7 @@ def test_a_warm_that_never_runs_delays_new_data_only_until_the_deadline(loaded_d
     assert data_version() == new and pending_data_version() is None
 
 
-def test_it_warms_the_default_view_then_each_region_size_class_and_top_organisation(loaded_db):
+def test_it_warms_the_default_view_its_choices_then_each_region_size_class_and_top_organisation(loaded_db):
     top = warming.top_organizations(3)
     by_downloads = {}
     for org, downloads in HubModel.objects.filter(organization__isnull=False).values_list(
@@ -94,8 +94,10 @@ def test_it_warms_the_default_view_then_each_region_size_class_and_top_organisat
     assert queries == ["", *(urlencode({"region": r}) for r in REGION_VALUES),
                        *(urlencode({"size_class": s}) for s in SIZE_CLASS_VALUES),
                        *(urlencode({"organization": o}) for o in top)]
-    # A chart without those filters warms its default view alone.
-    assert [v.query() for v in warming.common_views("open-closed-gap", top)] == [""]
+    # A chart without those filters warms its default view and its page's other choices.
+    assert [v.query() for v in warming.common_views("open-closed-gap", top)] == ["", "source=lmarena", "source=probe"]
+    assert [v.query() for v in warming.common_views("download-concentration", top)][:4] == [
+        "", "by=family", "by=organization", urlencode({"region": REGION_VALUES[0]})]
 
 
 @pytest.mark.celery
