@@ -209,11 +209,12 @@ def from_settings() -> WatchConfig:
 def effective() -> WatchConfig:
     """The admin's policy when one is saved, else the settings. WATCH_GPU_HOSTS (a fact about the
     fleet, not a policy) and the probes' own PROBE_MAX_PARAMS_B cap apply to both."""
+    from django.apps import apps
     from django.conf import settings
 
-    from gpu_workers.models import WatchPolicy
-
-    row = WatchPolicy.objects.first()
+    # Through the app registry: the model's fields validate with this module's checks, so an
+    # import of gpu_workers.models here would make the two modules import each other.
+    row = apps.get_model("gpu_workers", "WatchPolicy").objects.first()
     if row is None:
         return from_settings()
     return WatchConfig(probes=tuple(row.probes), overrides=dict(row.probe_config), public_sets=dict(row.public_sets),
