@@ -232,14 +232,20 @@ def refresh(*, force: bool = False) -> float | None:
         return None
     started = time.perf_counter()
     outermost = not connection.in_atomic_block
-    with connection.cursor() as locking:
-        locking.execute("SELECT pg_advisory_lock(%s)", [FOLD_LOCK])
+    if outermost:
+        # Held from before the fold's snapshot is taken until after it commits: the next fold's
+        # snapshot then sees this one's rows.
+        with connection.cursor() as locking:
+            locking.execute("SELECT pg_advisory_lock(%s)", [FOLD_LOCK])
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if outermost:
                 # One snapshot for the log and the rows: the fold consumes exactly the entries
                 # whose writes it counted (a writer committing meanwhile stays logged).
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            else:
+                # Inside a caller's transaction its rows commit with it: hold the lock as long.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
             # One sort of every daily row by model and day: in memory rather than spilled in 4 MB runs.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             changes = _read_changes(cursor)
@@ -257,8 +263,9 @@ def refresh(*, force: bool = False) -> float | None:
             seconds = time.perf_counter() - started
             _record(cursor, changes, seconds)
     finally:
-        with connection.cursor() as locking:
-            locking.execute("SELECT pg_advisory_unlock(%s)", [FOLD_LOCK])
+        if outermost:
+            with connection.cursor() as locking:
+                locking.execute("SELECT pg_advisory_unlock(%s)", [FOLD_LOCK])
     if full:
         log.info("rollup rebuilt name=%s seconds=%.2f", NAME, seconds)
     else:
