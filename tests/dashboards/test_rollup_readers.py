@@ -132,6 +132,30 @@ def test_readers_see_the_old_rollup_or_the_new_one_during_folds_and_never_wait_o
         inside, outside = _in_own_connection(fold_held_open)
         assert inside == new and outside == (old, True)
         assert _in_own_connection(lambda: (_execute(TOTALS_SQL, [day])[0], rollups.fresh())) == (new, True)
+
+        # Two folds at once (two bumps ending together): one waits for the other, neither fails,
+        # nothing is counted twice.
+        _in_own_connection(lambda: _execute("UPDATE catalog_downloadsnapshot SET downloads_day = 5 WHERE date = %s",
+                                            [day]))
+        together, outcomes = threading.Barrier(2), []
+
+        def fold_with_another():
+            try:
+                together.wait(30)
+                rollups.refresh()
+                outcomes.append("folded")
+            except Exception as error:  # counted: the test fails on any
+                outcomes.append(error)
+            finally:
+                connection.close()
+
+        folds = [threading.Thread(target=fold_with_another) for _ in range(2)]
+        for thread in folds:
+            thread.start()
+        for thread in folds:
+            thread.join(120)
+        assert outcomes == ["folded", "folded"]
+        assert _in_own_connection(lambda: (_execute(TOTALS_SQL, [day])[0], rollups.fresh())) == (old, True)
     finally:
         def remove_day():
             _execute("DELETE FROM catalog_downloadsnapshot WHERE date = %s", [day])
