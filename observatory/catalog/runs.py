@@ -220,9 +220,13 @@ def bump_data_version() -> int:
     published = data_version()
     latest = Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
     pending = _pending()
+    unpublished = pending is not None and pending[0] > published
     current = max(published, pending[0] if pending else 0)
     version = max(latest or 0, current + 1)
-    cache.set(PENDING_VERSION_KEY, f"{version}:{time.time()}", DATA_VERSION_SECONDS)
+    # The deadline counts from the oldest bump not yet read: bumps more frequent than it (probe
+    # results, say, with no worker warming) must not put new data off for ever.
+    since = pending[1] if unpublished else time.time()
+    cache.set(PENDING_VERSION_KEY, f"{version}:{since}", DATA_VERSION_SECONDS)
     answers = version_pending.send(sender=Run, version=version) if settings.DATA_VERSION_WARM else []
     if not any(answer is True for _receiver, answer in answers):
         publish_data_version(version)

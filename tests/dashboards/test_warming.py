@@ -2,6 +2,7 @@
 cache holds the new one's default views and common filter sets; then every chart's default view
 is served from the cache without a database query."""
 
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -80,6 +81,17 @@ def test_a_warm_that_never_runs_delays_new_data_only_until_the_deadline(loaded_d
     assert data_version() == old
     settings.DATA_VERSION_PUBLISH_DEADLINE_SECONDS = 0  # as if the deadline had passed
     assert data_version() == new and pending_data_version() is None
+
+
+def test_the_deadline_counts_from_the_oldest_bump_pages_have_not_read(loaded_db, warming_on, settings):
+    settings.DATA_VERSION_PUBLISH_DEADLINE_SECONDS = 2
+    old = data_version()
+    bump_data_version()
+    time.sleep(1.2)
+    newest = bump_data_version()  # before the first one's deadline: it does not start the clock again
+    assert data_version() == old
+    time.sleep(1.0)  # 2.2 s after the first bump, 1 s after the newest
+    assert data_version() == newest
 
 
 def test_it_warms_the_default_view_its_choices_then_each_region_size_class_and_top_organisation(loaded_db):
