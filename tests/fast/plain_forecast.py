@@ -68,11 +68,12 @@ def pairs(series: list[Plain]) -> list[dict]:
     out = []
     for index, s in enumerate(series):
         ages = [float(g) for g in GRID if max(MIN_HISTORY_DAYS, s.days[0]) <= g <= s.days[-1]]
+        ys = [s.interp(a) for a in ages]
+        rates = [s.rate(a) * a for a in ages]
         for i in range(len(ages)):
             for j in range(i + 1, len(ages)):
-                out.append({"model": index, "class": s.size_class, "c0": math.expm1(s.interp(ages[i])),
-                            "rate_days": s.rate(ages[i]) * ages[i], "ratio": ages[j] / ages[i],
-                            "actual": s.interp(ages[j])})
+                out.append({"model": index, "class": s.size_class, "c0": math.expm1(ys[i]),
+                            "rate_days": rates[i], "ratio": ages[j] / ages[i], "actual": ys[j]})
     return out
 
 

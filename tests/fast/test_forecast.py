@@ -56,9 +56,12 @@ def training_frame() -> pl.DataFrame:
 
 
 def plain_series(trajectories: pl.DataFrame) -> list[plain.Plain]:
+    by_hub: dict[str, list[dict]] = {}
+    for r in trajectories.iter_rows(named=True):
+        by_hub.setdefault(r["hub_id"], []).append(r)
     out = []
-    for hub_id in sorted(set(trajectories["hub_id"])):
-        rows = sorted((r for r in trajectories.iter_rows(named=True) if r["hub_id"] == hub_id), key=lambda r: r["days"])
+    for hub_id in sorted(by_hub):
+        rows = sorted(by_hub[hub_id], key=lambda r: r["days"])
         out.append(plain.Plain(hub_id, rows[0]["size_class"] or "unknown", [r["days"] for r in rows],
                                [r["value"] for r in rows]))
     return out
@@ -391,3 +394,32 @@ def test_adoption_forecast_joins_both_measures_for_the_chosen_models():
                                       reference_models=scope)["p_on_track"].null_count() == 12
     everyone = forecast.adoption_forecast(snaps, models, counts, as_of=as_of)
     assert everyone.height == 12 * 3 * 2
+
+
+def test_adoption_forecast_counts_what_is_dated_or_released_on_as_of_and_adds_the_target_date():
+    from tests.fast import made_up
+
+    # Eleven flat models released on D (k + 1000 downloads from day 0 on), and one released on
+    # as_of with a huge first count: in the reference scope, it pushes the class's 10th place at
+    # day 0, hence the monotone curve's value at day 90, from 1002 to 1003.
+    as_of = D + dt.timedelta(days=90)
+    models = made_up.models(*({"model_id": k, "hub_id": f"org/m{k}", "size_class": "7-9B", "release_date": D}
+                              for k in range(1, 12)),
+                            {"model_id": 99, "hub_id": "new/huge", "size_class": "7-9B", "release_date": as_of})
+    snaps = made_up.snapshots(*[(k, D + dt.timedelta(days=d), None, 1000 + k) for k in range(1, 12)
+                                for d in range(0, 91, 5)], (99, as_of, None, 10 ** 9))
+    counts = pl.DataFrame([{"base_hub_id": f"org/m{k}", "months_since_creation": n, "cumulative_count": k * n,
+                            "created_date": D} for k in range(1, 12) for n in range(0, 3)],
+                          schema={"base_hub_id": pl.Utf8, "months_since_creation": pl.Int64,
+                                  "cumulative_count": pl.Int64, "created_date": pl.Date})
+    chosen = models.filter(pl.col("model_id") == 2)
+    out = forecast.adoption_forecast(snaps, models, counts, as_of=as_of, chosen=chosen,
+                                     target_date=D + dt.timedelta(days=500))
+    assert out.select("measure", "horizon").rows() == [
+        (m, h) for m in ("downloads", "finetunes") for h in ("day-90", "day-180", "day-365", "target-date")]
+    # org/m2 has 1002 at day 90, read on as_of: below the 10th place the new model made (1003).
+    assert out.filter(pl.col("measure") == "downloads")["p_on_track"].to_list() == [0.0] * 4
+    # Without the new model the 10th place at day 90 is org/m2's own 1002: on track.
+    without = forecast.adoption_forecast(snaps, models, counts, as_of=as_of, chosen=chosen,
+                                         reference_models=models.filter(pl.col("model_id") != 99))
+    assert without.filter(pl.col("measure") == "downloads")["p_on_track"].to_list() == [1.0] * 3
