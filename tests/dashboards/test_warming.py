@@ -136,3 +136,18 @@ def test_an_import_on_a_real_worker_is_warmed_and_published_by_a_worker(celery_w
     for name in METRICS:
         with django_assert_num_queries(0):
             assert client.get(f"/dashboards/{name}").status_code == 200, name
+
+
+def test_the_warm_knows_every_choice_a_chart_page_offers(loaded_db, client):
+    import re
+
+    from observatory.dashboards.params import DEFAULTS
+
+    for name in METRICS:
+        page = client.get(f"/dashboards/{name}").content.decode()
+        offered = set()
+        for select, options in re.findall(r'<select name="(by|depth|source)">(.*?)</select>', page, re.S):
+            # Every option but the default parameter's (the default view): each is its own cache key.
+            offered |= {f"{select}={value}" for value in re.findall(r'<option value="([^"]*)"', options)
+                        if value != DEFAULTS[select]}
+        assert offered == set(warming.CHOICE_VIEWS.get(name, ())), name
