@@ -13,6 +13,10 @@ import polars as pl
 
 METHODOLOGY = "fine-tunability/v1"
 MODEL_COLUMNS = ("model_id", "organization", "region", "size_class", "licence_class")
+LEADERBOARD_COLUMNS = ("config_hash", "rank", "hub_id", "organization", "region", "size_class", "licence_class",
+                       "steps_to_target_mean", "targets_reached", "targets_total", "heldout_gain", "forgetting",
+                       "lr_sensitivity", "diverged", "initial_loss", "final_loss", "peak_memory_mb",
+                       "tokens_per_second", "wall_seconds", "finished_at", "models_in_config", "config_order")
 
 
 def latest_per_model(runs: pl.DataFrame) -> pl.DataFrame:
@@ -38,8 +42,10 @@ def leaderboard(runs: pl.DataFrame, models: pl.DataFrame, *, regions: tuple[str,
     if licence_class:
         frame = frame.filter(pl.col("licence_class") == licence_class)
     if frame.is_empty():
+        # The columns of a table with rows, in its order: the CSV or JSON of a filter that matches
+        # nothing has the same header as one that matches.
         return frame.with_columns(pl.lit(0, pl.Int64).alias("models_in_config"), pl.lit(0, pl.Int64).alias("rank"),
-                                  pl.lit(0, pl.Int64).alias("config_order"))
+                                  pl.lit(0, pl.Int64).alias("config_order")).select(*LEADERBOARD_COLUMNS)
     configs = (frame.group_by("config_hash").agg(pl.len().cast(pl.Int64).alias("models_in_config"),
                                                  pl.col("finished_at").max().alias("newest"))
                .sort(["models_in_config", "newest", "config_hash"], descending=[True, True, False])
@@ -49,10 +55,7 @@ def leaderboard(runs: pl.DataFrame, models: pl.DataFrame, *, regions: tuple[str,
               .sort(["config_order", "diverged", "heldout_gain", "forgetting", "hub_id"],
                     descending=[False, False, True, False, False], nulls_last=True)
               .with_columns(pl.int_range(1, pl.len() + 1).over("config_hash").cast(pl.Int64).alias("rank")))
-    return ranked.select("config_hash", "rank", "hub_id", "organization", "region", "size_class", "licence_class",
-                         "steps_to_target_mean", "targets_reached", "targets_total", "heldout_gain", "forgetting",
-                         "lr_sensitivity", "diverged", "initial_loss", "final_loss", "peak_memory_mb",
-                         "tokens_per_second", "wall_seconds", "finished_at", "models_in_config", "config_order")
+    return ranked.select(*LEADERBOARD_COLUMNS)
 
 
 def ranked_curves(curves: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:

@@ -116,9 +116,10 @@ def test_the_filters_rank_what_is_left(filters, expected):
 
 
 @pytest.mark.parametrize("filters", [{"regions": ("other",)}, {"size_class": "70B+"}, {"licence_class": "copyleft"}])
-def test_a_filter_that_leaves_nothing_gives_an_empty_table_with_the_rank_columns(filters):
+def test_a_filter_that_leaves_nothing_gives_an_empty_table_with_the_columns_of_a_full_one(filters):
     table = fine_tunability.leaderboard(_runs(RUNS), CATALOGUE, **filters)
     assert table.is_empty()
+    assert table.columns == COLUMNS  # the same CSV or JSON header as a table with rows
     assert {c: table.schema[c] for c in ("models_in_config", "rank", "config_order")} == {
         "models_in_config": pl.Int64, "rank": pl.Int64, "config_order": pl.Int64}
 
