@@ -1,8 +1,9 @@
 from django.apps import AppConfig
 
 
-def rebuild_rollups(sender, **kwargs) -> None:
-    """Every data-version bump rebuilds the analytics rollups first, if their sources changed."""
+def fold_rollups(sender, **kwargs) -> None:
+    """Every data-version bump first folds what the writes since the last one touched into the
+    analytics rollups (rollups.refresh; a full recount is `manage.py rebuild_rollups`)."""
     from observatory.analytics import rollups
 
     rollups.refresh()
@@ -39,7 +40,7 @@ class DashboardsConfig(AppConfig):
         # the dashboards) listens, so observatory.catalog imports nothing from it.
         from observatory.catalog.runs import data_changed
 
-        data_changed.connect(rebuild_rollups, dispatch_uid="dashboards-rebuild-rollups")
+        data_changed.connect(fold_rollups, dispatch_uid="dashboards-fold-rollups")
         # Then pages keep the old version until the cache is warm for the new one.
         from observatory.catalog.runs import version_pending
 
