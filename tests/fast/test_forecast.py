@@ -135,8 +135,9 @@ def test_download_trajectories_count_since_release_up_to_as_of():
     models = made_up.models({"model_id": 1, "hub_id": "a/one", "size_class": "7-9B", "release_date": D},
                             {"model_id": 2, "hub_id": "b/late", "release_date": D + dt.timedelta(days=40)},
                             {"model_id": 3, "hub_id": "c/undated", "release_date": None})
-    snaps = made_up.snapshots(*[(m, D + dt.timedelta(days=k), None, 100 * k + m) for m in (1, 2, 3)
-                                for k in (0, 10, 20, 30, 40, 45, 50)],
+    # Latest first: the trajectories come out in (hub_id, days) order whatever the input's.
+    snaps = made_up.snapshots(*[(m, D + dt.timedelta(days=k), None, 100 * k + m) for m in (3, 2, 1)
+                                for k in (50, 45, 40, 30, 20, 10, 0)],
                               (1, D + dt.timedelta(days=5), None, 7, "last-30-days"))
     as_of = D + dt.timedelta(days=45)
     out = forecast.download_trajectories(snaps, models, as_of=as_of)
