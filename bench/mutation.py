@@ -145,14 +145,16 @@ def _scratch_pyproject(module: str, tier: Tier, path: Path) -> str:
         # built small frames), never from the process that ran them.
         "process_isolation": "forkserver",
         # pytest-django puts the folder of the first manage.py it finds above the tests on sys.path:
-        # it must be the copy in mutants/, or the tests would import the unmutated checkout.
-        "also_copy": ["manage.py"],
+        # it must be the copy in mutants/, or the tests would import the unmutated checkout. The other
+        # packages and the templates come along, or the editable install would import them from the
+        # live working tree, whose uncommitted edits are not the commit being measured.
+        "also_copy": ["manage.py", "gpu_workers/", "probes/", "templates/"],
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in table.items()]
     return text + "\n".join(lines) + "\n"
 
 
-COPIED = ("observatory", "ingest", "tests", "manage.py", "pyproject.toml")
+COPIED = ("observatory", "ingest", "gpu_workers", "probes", "templates", "tests", "manage.py", "pyproject.toml")
 
 
 def _commit() -> str:
