@@ -28,10 +28,20 @@ ISSUE_SCHEMA = {
 DRAWN_KINDS = ("implausible-jump", "gap")
 
 
-def stored_issues() -> pl.DataFrame:
+# What a chart counts in its flags (flagged_in_view): the drawn kinds and the missing leading days.
+FLAGGED_KINDS = DRAWN_KINDS + ("leading-placeholder",)
+
+
+def stored_issues(sources: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The stored entries, of the given sources and kinds only where given."""
+    where, params = [], []
+    for column, chosen in (("source", sources), ("kind", kinds)):
+        if chosen is not None:
+            where.append(f"{column} IN ({', '.join(['%s'] * len(chosen))})" if chosen else "FALSE")
+            params.extend(chosen)
     return frames.read(
-        "SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM catalog_dataqualityissue",
-        [], ISSUE_SCHEMA)
+        "SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM catalog_dataqualityissue"
+        + (f" WHERE {' AND '.join(where)}" if where else ""), params, ISSUE_SCHEMA)
 
 
 def contradictions() -> pl.DataFrame:
@@ -79,6 +89,20 @@ def all_issues() -> pl.DataFrame:
             .sort(["source", "hub_id", "date", "kind"], nulls_last=True))
 
 
+def issues_of(sources: tuple[str, ...] = frames.DAILY_SOURCES, kinds: tuple[str, ...] = FLAGGED_KINDS) -> pl.DataFrame:
+    """The entries of all_issues() of the given sources and kinds, in its order, reading only what
+    they can come from: a chart's flags count no contradiction, and finding those runs a window
+    over every snapshot (seconds at a twentieth of the Hub's size), so a chart does not pay for it."""
+    parts = [stored_issues(sources, kinds)]
+    if "contradiction" in kinds:
+        found = contradictions()
+        parts.append(found.filter(pl.col("source").is_in(sources)))
+    if "gap" in kinds and "crawl" in sources:
+        parts.append(crawl_gaps())
+    # Each part has ISSUE_SCHEMA's dtypes exactly (the tests assert each one's): a plain concat.
+    return pl.concat(parts).sort(["source", "hub_id", "date", "kind"], nulls_last=True)
+
+
 def coverage() -> pl.DataFrame:
     """(source, models, rows, first_date, last_date) of the stored snapshots."""
     return frames.read(
@@ -107,7 +131,7 @@ def summary(issues: pl.DataFrame, covered: pl.DataFrame) -> list[dict]:
 
 def flagged_in_view(issues: pl.DataFrame, model_ids: pl.Series | None, *, start: dt.date | None,
                     end: dt.date | None, sources: tuple[str, ...] = frames.DAILY_SOURCES,
-                    kinds: tuple[str, ...] = DRAWN_KINDS + ("leading-placeholder",)) -> dict[str, int]:
+                    kinds: tuple[str, ...] = FLAGGED_KINDS) -> dict[str, int]:
     """How many model-days of the given models in [start, end] the ledger flags, by kind (a run
     of flagged days counts each day it overlaps the range)."""
     drawn = issues.filter(pl.col("kind").is_in(kinds) & pl.col("source").is_in(sources))

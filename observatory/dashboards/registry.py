@@ -95,7 +95,9 @@ DOWNLOAD_METHODOLOGY = {"downloads": "canonical-downloads/v1",
 
 def _flags(p: ChartParams, model_ids: pl.Series | None) -> dict:
     """What the data-quality ledger says about the points a download chart draws (see quality)."""
-    flagged = quality.flagged_in_view(quality.all_issues(), model_ids, start=p.filters.start, end=p.filters.end)
+    # Only the kinds and sources the count reads: the whole ledger searches every snapshot.
+    flagged = quality.flagged_in_view(quality.issues_of(frames.DAILY_SOURCES, quality.FLAGGED_KINDS), model_ids,
+                                      start=p.filters.start, end=p.filters.end)
     return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
 
 

@@ -126,3 +126,32 @@ def test_it_gives_each_sources_coverage(stored):
     assert sorted(rows(quality.coverage())) == [("crawl", 1, 4, day(1, 1), day(1, 6)),
                                                 ("daily-series", 1, 3, day(1, 1), day(1, 3))]
 
+
+
+@pytest.mark.parametrize(("sources", "kinds", "expected"), [
+    # What a chart's flags count: the stored gap and the gap between two crawls, no contradiction.
+    (("daily-series", "crawl"), quality.FLAGGED_KINDS,
+     [("crawl", "o/a", "gap", day(1, 3)), ("daily-series", "o/b", "gap", day(1, 4))]),
+    (("daily-series",), ("gap", "implausible-jump"), [("daily-series", "o/b", "gap", day(1, 4))]),
+    (("crawl",), ("gap",), [("crawl", "o/a", "gap", day(1, 3))]),
+    (("daily-series", "crawl"), ("leading-placeholder",), []),
+    (("crawl",), ("contradiction",), [("crawl", "o/a", "contradiction", day(1, 5))]),
+    (("hub-stats", "daily-series", "crawl"), ("no-samples", "contradiction"),
+     [("crawl", "o/a", "contradiction", day(1, 5)), ("daily-series", "o/b", "contradiction", day(1, 2)),
+      ("daily-series", "o/b", "no-samples", None)]),
+    ((), quality.FLAGGED_KINDS, []),
+    (("daily-series", "crawl"), (), []),
+])
+def test_it_reads_only_the_entries_of_the_sources_and_kinds_asked_for(stored, sources, kinds, expected):
+    got = quality.issues_of(sources, kinds)
+    assert got.schema == pl.Schema(quality.ISSUE_SCHEMA)
+    assert rows(got, "source", "hub_id", "kind", "date") == expected
+
+
+def test_by_default_it_reads_what_a_chart_flags(stored):
+    assert quality.FLAGGED_KINDS == ("implausible-jump", "gap", "leading-placeholder")
+    a, b = stored
+    assert rows(quality.issues_of()) == [
+        ("crawl", a, "o/a", "gap", day(1, 3), day(1, 4), 2,
+         "2 days without a crawl: the rise since the previous crawl lands on 2025-01-05"),
+        ("daily-series", b, "o/b", "gap", day(1, 4), day(1, 5), 2, "two days")]
