@@ -227,9 +227,8 @@ SURVIVOR_NOTES: dict[str, str] = {
         "`make test` runs them against PostgreSQL but is not mutation-tested. _adbc_available's ImportError branch "
         "needs the driver absent."),
     "observatory/analytics/rollups.py": (
-        "The rollup is built and checked for freshness in PostgreSQL only (refresh, fresh, _source_version, the "
-        "vendor test in available): on the embedded default's SQLite those return early, so their mutants survive "
-        "the fast tier. Only the reader (daily_gains) is fast-testable."),
+        "none: the build, the record and the freshness run in PostgreSQL only, and the postgres tier "
+        "(tests/analytics_postgres/test_rollup_refresh.py) reaches them; the fast tier reaches the reader."),
     "observatory/analytics/releases.py": "unique(keep='first') made keep='any': polars keeps the first row anyway "
                                          "single-threaded, so the difference is not observable in a test.",
     "observatory/analytics/derivatives.py": "unique(keep='first') made keep='any' (not observable, as for releases).",
@@ -237,9 +236,10 @@ SURVIVOR_NOTES: dict[str, str] = {
         "unique over (base, tracked) or keep='any' for the bases: equal results while each base has one tracked "
         "flag, which the loader gives (one HubModel per base id) but no constraint enforces."),
     "observatory/analytics/arrow_pool.py": (
-        "pool()'s connect lambda runs only against PostgreSQL (ADBC); an idle connection expiring at exactly "
-        "idle_seconds ('>' made '>=') cannot be timed apart. Timeouts are mutants whose tests hung (a wait that "
-        "never ends): detected, listed apart from killed."),
+        "an idle connection expiring at exactly idle_seconds ('>' made '>=') cannot be timed apart: the pool reads "
+        "time.monotonic() itself, and no test lands a check on that very float. pool()'s ADBC connect (autocommit, "
+        "the uri) is reached by the postgres tier (tests/analytics_postgres/test_frames_paths.py); the thread tests "
+        "wait at most 3 s, so a pool that never hands a connection out fails them instead of timing out."),
     "observatory/exports/images.py": (
         "Everything after the Chromium check (starting kaleido's server, pio.to_image's arguments, the warning "
         "filter, stop_browser's flag) runs only with a real browser: the dashboards' browser tests render PNG/SVG/"
