@@ -278,8 +278,8 @@ def test_a_forecast_reads_the_residuals_of_its_level_band():
         assert forecast.quantiles_y(growth, s, 60.0, 120.0, (0.0, 1.0)).tolist() == pytest.approx(
             [max(math.log1p(count), centre + span * z[0]), centre + span * z[-1]])
     # z_levels given: used as they are.
-    assert forecast.quantiles_y(growth, big, 60.0, 120.0, (0.5,), np.array([0.0])).tolist() == pytest.approx(
-        [math.log1p(18000)])
+    assert forecast.quantiles_y(growth, big, 60.0, 120.0, (0.5,), np.array([0.25])).tolist() == pytest.approx(
+        [math.log1p(18000) + 0.25 * span])
 
 
 def test_a_target_before_the_series_starts_reads_zero():
@@ -350,16 +350,26 @@ def test_forecast_rows_skip_models_with_under_14_days_and_a_target_date_not_afte
     days, values = power_law(10, 1.0, 0.0, 200)
     trajectories = frame(trajectory_rows("a/old", "7-9B", days, values),
                          trajectory_rows("b/new", "7-9B", days, values, origin=D + dt.timedelta(days=87)),
-                         trajectory_rows("c/two-weeks", "7-9B", days, values, origin=D + dt.timedelta(days=86)))
+                         trajectory_rows("c/two-weeks", "7-9B", days, values, origin=D + dt.timedelta(days=86)),
+                         trajectory_rows("d/day-before", "7-9B", days, values, origin=D + dt.timedelta(days=85)))
     as_of = D + dt.timedelta(days=100)
     rows = forecast.forecast_rows(trajectories, "finetunes", as_of=as_of, target_date=D + dt.timedelta(days=86))
-    # b/new: 13 days by as_of, no row. c/two-weeks: 14 days, and the target date is its origin: no target row.
-    assert sorted(set(rows["hub_id"])) == ["a/old", "c/two-weeks"]
+    assert rows.schema == pl.Schema(forecast.ROW_SCHEMA)
+    # b/new: 13 days by as_of, no row. c/two-weeks: 14 days, and the target date is its origin: no
+    # target row. d/day-before: the target date is its day 1, read off its history.
+    assert sorted(set(rows["hub_id"])) == ["a/old", "c/two-weeks", "d/day-before"]
+    day_one = rows.filter(pl.col("horizon") == "target-date").select("hub_id", "target_days", "p50").rows()
+    # Days 84 and 87 hold 840 and 870, days 0 and 3 hold 0 and 30: linear in ln(1 + C) between them.
+    assert day_one == [("a/old", 86, pytest.approx(841 ** (1 / 3) * 871 ** (2 / 3) - 1)),
+                       ("d/day-before", 1, pytest.approx(31 ** (1 / 3) - 1))]
     assert rows.filter(pl.col("hub_id") == "c/two-weeks")["horizon"].to_list() == ["day-90", "day-180", "day-365"]
     assert rows.filter(pl.col("hub_id") == "a/old")["horizon"].to_list() == ["day-90", "day-180", "day-365",
                                                                             "target-date"]
-    assert rows["days_observed"].to_list() == [100] * 4 + [14] * 3
-    assert rows["p_on_track"].to_list() == [None] * 7
+    assert rows["days_observed"].to_list() == [100] * 4 + [14] * 3 + [15] * 4
+    assert rows["p_on_track"].to_list() == [None] * 11
+    # A fit, but no model kept: no rows, in the row schema.
+    none_kept = forecast.forecast_rows(trajectories, "finetunes", as_of=as_of, keep=set())
+    assert none_kept.is_empty() and none_kept.schema == pl.Schema(forecast.ROW_SCHEMA)
     # keep is matched case-folded: the callers pass lower-case Hub ids.
     upper = frame(trajectory_rows("A/Old", "7-9B", days, values), trajectory_rows("b/x", "7-9B", days, values))
     assert set(forecast.forecast_rows(upper, "downloads", as_of=as_of, keep={"a/old"})["hub_id"]) == {"A/Old"}
