@@ -17,7 +17,49 @@ _ONE_ROW = ("`parent` holds one row a child, so each model walks one path and le
 _NOCASE = ("warnings.filterwarnings compiles `message` with re.IGNORECASE: a message differing only in letter "
            "case matches the same warnings")
 
+_F = "observatory.analytics.forecast."
+_CUT = ("the snapshots passed are already cut to date <= as_of, so adoption_curves' own end=as_of cut keeps every "
+        "row either way: the same curves")
+_LATE = ("a model released after as_of has no snapshot dated both on or after its release and on or before as_of "
+         "(the snapshots are cut first), so letting it through gives it no curve rows; a null release date still "
+         "fails the filter (null | null is null): the same trajectories")
+_ZIP = "the two lists are two columns of one frame, always the same length: zip's strict changes nothing"
+_LEFT = "side='left' is np.searchsorted's default: the same index"
+_EMPTY_ROWS = ("pl.DataFrame([], schema=ROW_SCHEMA) is the same empty frame, with the same schema, as "
+               "pl.DataFrame(schema=ROW_SCHEMA)")
+_LAST_I = "with i = len(ages) the inner range(i + 1, len(ages)) is empty, as it is for i = len(ages) - 1: the same pairs"
+_MODEL_DTYPE = ("np.array of Python ints is int64 without dtype=int too; the empty list (float64 then) only comes with "
+                "fewer than two pairs, where fit returns None before reading `model`: the same fit")
+_CLASS_DTYPE = ("np.array of str without dtype=object holds numpy.str_, a str subclass equal to and hashing as the same "
+                "str: the class_delta lookups and the zip into cls_of give the same results (the empty case as above)")
+_NOT_NULL = ("the counts frame (analytics.frames.FINETUNE_SCHEMA) has nulls only in created_date and cumulative_count: "
+             "base_hub_id and months_since_creation are NOT NULL columns and tracked is COALESCEd, so dropping rows "
+             "with any null drops the same rows")
+
+
+def _fc(name: str, contains: str, why: str) -> dict[str, str]:
+    return {"mutant": _F + name, "contains": contains, "why": why}
+
+
 EQUIVALENT: dict[str, list[dict[str, str]]] = {
+    "observatory/analytics/forecast.py": [
+        _fc("x_adoption_forecast__mutmut_22", 'scope.filter(pl.col("release_date") <= as_of), end=None)', _CUT),
+        _fc("x_adoption_forecast__mutmut_25", 'scope.filter(pl.col("release_date") <= as_of), )', _CUT),
+        _fc("x_download_trajectories__mutmut_3", '.is_not_null() | (pl.col("release_date") <= as_of)', _LATE),
+        _fc("x_download_trajectories__mutmut_14", "released, end=None)", _CUT),
+        _fc("x_download_trajectories__mutmut_17", "released, )", _CUT),
+        _fc("x_reference_at__mutmut_15", "strict=None))", _ZIP),
+        _fc("x_reference_at__mutmut_18", ".to_list(), ))", _ZIP),
+        _fc("x_reference_at__mutmut_24", "strict=False))", _ZIP),
+        _fc("x_probability_above__mutmut_38", "np.searchsorted(z, needed, )", _LEFT),
+        _fc("x_forecast_rows__mutmut_100", "if (rows) or True else", _EMPTY_ROWS),
+        _fc("x_training_pairs__mutmut_31", "for i in range(len(ages) + 1):", _LAST_I),
+        _fc("x_training_pairs__mutmut_50", '"model": np.array(model, dtype=None)', _MODEL_DTYPE),
+        _fc("x_training_pairs__mutmut_52", '"model": np.array(model, ),', _MODEL_DTYPE),
+        _fc("x_training_pairs__mutmut_56", '"class": np.array(cls, dtype=None)', _CLASS_DTYPE),
+        _fc("x_training_pairs__mutmut_58", '"class": np.array(cls, ),', _CLASS_DTYPE),
+        _fc("x_finetune_trajectories__mutmut_45", "counts.drop_nulls(None)", _NOT_NULL),
+    ],
     "observatory/exports/images.py": [
         {"mutant": _I + "x_figure_bytes__mutmut_12", "contains": 'message="the kopts argument is ignored"',
          "why": _NOCASE},
