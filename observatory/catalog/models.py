@@ -167,7 +167,12 @@ class DownloadSnapshot(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model", "date"], name="snapshot_one_per_model_day")]
-        indexes = [models.Index(fields=["date"])]
+        indexes = [
+            models.Index(fields=["date"]),
+            # The crawled history in (model, date) order, what the ledger's crawl gaps read
+            # (analytics.quality.crawl_gaps): without it they scan every source's rows.
+            models.Index(fields=["model", "date"], condition=models.Q(source="crawl"), name="snapshot_crawl_model_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.model_id}@{self.date}"
