@@ -56,6 +56,10 @@ _COLUMN_CASE = ("an unquoted column name in upper case: SQLite and PostgreSQL fo
 
 _P = "observatory.analytics.arrow_pool.xǁArrowPoolǁ"
 
+_PF = "observatory.analytics.probe_frames."
+_ORIENT_OF_DICTS = ("the rows are dicts, and polars reads a list of dicts by their keys whatever `orient` says "
+                    "(orient only says how to read sequences): the same frame with rows and without (checked)")
+
 _T = "observatory.labs.tokens."
 _SELECT_RELATED = "select_related only saves the query that reads the lab later: the same row and lab"
 _ORIENT = ("six (child, parent) pairs against two columns: polars reads a list of tuples longer than the schema "
@@ -102,6 +106,12 @@ EQUIVALENT: dict[str, list[dict[str, str]]] = {
          "why": "_give_back reads the uri only to keep a connection idle; with no connection it never reads it"},
         {"mutant": _P + "run__mutmut_1", "contains": "reused = None",
          "why": "`reused` is only read as `not reused`: None and False say the same"},
+    ],
+    "observatory/analytics/probe_frames.py": [
+        {"mutant": _PF + f"x_{fn}__mutmut_{n}", "contains": change, "why": _ORIENT_OF_DICTS}
+        for fn, n, change in (("models_of", 44, 'orient=None)'), ("models_of", 47, "schema=MODEL_SCHEMA, )"),
+                              ("readiness_by_model", 28, 'orient=None)'),
+                              ("readiness_by_model", 31, "schema=READINESS_SCHEMA, )"))
     ],
     "observatory/analytics/rollups.py": [
         {"mutant": _R + f"x_daily_gains__mutmut_{n}", "contains": f'"{word}"', "why": _COLUMN_CASE}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import polars as pl
 import pytest
 
 from observatory.analytics import probe_frames
@@ -29,6 +30,7 @@ def stored(db):
     b = HubModel.objects.create(hub_id="solo/b", author="solo", licence_class="unknown",
                                 created_at=dt.datetime(2025, 2, 1, 23, 0, tzinfo=dt.UTC))
     c = HubModel.objects.create(hub_id="lone/c", author="lone", licence_class="copyleft")
+    d = HubModel.objects.create(hub_id="lone/d", author="lone", licence_class="permissive")
 
     def probe(model, kind, finished, result, *, public=True, status="succeeded", config_hash="", config=None,
               revision=""):
@@ -61,11 +63,12 @@ def stored(db):
     tooling(a, utc(1, 15), 4, 4, revision="r2")
     tooling(b, utc(2, 3), 2, 2)  # no release date: counted from its creation day, 1 February (UTC)
     tooling(c, utc(2, 4), 1, 2)  # neither: no day to count from, and not ready
-    return a.pk, b.pk, c.pk
+    tooling(d, utc(2, 5), 3, 3)  # ready, but no day to count its days from
+    return a.pk, b.pk, c.pk, d.pk
 
 
 def test_it_reads_each_public_succeeded_finetune_run_in_finishing_order(stored):
-    a, b, _ = stored
+    a, b, _, _ = stored
     runs, _, _ = probe_frames.finetune_runs()
     assert runs.schema == probe_frames.FINETUNE_SCHEMA
     nothing = dict.fromkeys(["initial_loss", "final_loss", "heldout_gain", "forgetting", "lr_sensitivity",
@@ -99,16 +102,25 @@ def test_it_keeps_each_config_once_as_its_first_run_had_it(stored):
     assert configs == {"h2": {"lr": 0.0002}, "h1": {"lr": 0.0001}}
 
 
+def test_it_reads_every_run_with_its_run_row_in_one_query(stored, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the Run rows joined, not fetched one run at a time
+        runs, _, _ = probe_frames.finetune_runs()
+    assert runs.height == 3
+
+
 def test_it_gives_no_rows_but_the_schemas_without_runs(db):
     runs, curves, configs = probe_frames.finetune_runs()
     assert runs.is_empty() and runs.schema == probe_frames.FINETUNE_SCHEMA
-    assert curves.is_empty() and list(curves.columns) == [*probe_frames.CURVE_SCHEMA, "finished_at"]
+    assert curves.is_empty() and curves.schema == {**probe_frames.CURVE_SCHEMA, "finished_at": pl.Datetime("us", "UTC")}
     assert configs == {}
-    assert probe_frames.readiness_by_model().is_empty()
+    ready = probe_frames.readiness_by_model()
+    assert ready.is_empty() and ready.schema == probe_frames.READINESS_SCHEMA
+    profiled = probe_frames.models_of([])
+    assert profiled.is_empty() and profiled.schema == probe_frames.MODEL_SCHEMA
 
 
 def test_it_gives_each_checked_models_readiness_by_the_public_checks(stored):
-    a, b, c = stored
+    a, b, c, d = stored
     got = probe_frames.readiness_by_model()
     assert got.schema == probe_frames.READINESS_SCHEMA
     assert sorted(got.rows()) == sorted([
@@ -116,11 +128,12 @@ def test_it_gives_each_checked_models_readiness_by_the_public_checks(stored):
         (a, 3, dt.date(2025, 1, 12), dt.date(2025, 1, 15), 5),
         (b, 1, dt.date(2025, 2, 3), dt.date(2025, 2, 3), 2),
         (c, 1, dt.date(2025, 2, 4), None, None),
+        (d, 1, dt.date(2025, 2, 5), dt.date(2025, 2, 5), None),
     ])
 
 
 def test_it_gives_the_profiled_models_filter_columns(stored):
-    a, b, c = stored
+    a, b, c, _ = stored
     got = probe_frames.models_of([a, b, c, 10_000])
     assert got.schema == probe_frames.MODEL_SCHEMA
     assert sorted(got.rows()) == [(a, "acme", "eu", "7-9B", "permissive"), (b, "solo", "unknown", None, "unknown"),
