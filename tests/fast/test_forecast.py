@@ -434,3 +434,36 @@ def test_adoption_forecast_counts_what_is_dated_or_released_on_as_of_and_adds_th
     without = forecast.adoption_forecast(snaps, models, counts, as_of=as_of, chosen=chosen,
                                          reference_models=models.filter(pl.col("model_id") != 99))
     assert without.filter(pl.col("measure") == "downloads")["p_on_track"].to_list() == [1.0] * 3
+
+
+def test_the_power_is_fitted_from_three_residuals_and_clipped_to_half():
+    # A square-root curve seen for 30 days: grid ages 14, 21 and 30, three pairs, three nonzero
+    # residuals whose log falls with the horizon (a slope below 0.5): the power is clipped to 0.5.
+    s = frame(trajectory_rows("a/m", "7-9B", range(31), [10 * d ** 0.5 for d in range(31)]))
+    growth, want = forecast.fit(forecast.series(s)), plain.fit(plain_series(s))
+    assert want["pairs"] == 3 and want["power"] == 0.5
+    assert (growth.pairs, growth.power) == (3, 0.5)
+
+
+def test_the_power_stays_at_one_when_every_pair_spans_the_same_horizon():
+    # Three models seen to day 24: one pair each (ages 14 and 21), so no slope can be fitted on
+    # ln(21/14) alone; their counts jump by half between the ages, so the residuals are far from 0.
+    days = list(range(25))
+    s = frame(*(trajectory_rows(f"m/{k}", "7-9B", days, [10 * k * d * (1.5 if d > 17 else 1.0) for d in days])
+                for k in (1, 2, 3)))
+    growth = forecast.fit(forecast.series(s))
+    assert growth.pairs == 3 and growth.power == 1.0
+    assert np.abs(growth.z[forecast.ALL_BANDS]).min() > 0.1
+
+
+def test_a_count_on_a_bands_lower_edge_is_in_that_band_and_200_pairs_keep_a_band():
+    # Counts that stay at exactly 5 (band 5-49): 120 + 78 + 1 + 1 = 200 pairs, all in that band.
+    parts = [trajectory_rows(f"five/{last}", "7-9B", [0] + [g for g in plain.GRID if g <= last],
+                             [5.0] * (1 + sum(g <= last for g in plain.GRID))) for last in (900, 450)]
+    parts += [trajectory_rows(f"five/short{k}", "7-9B", [0, 14, 21], [5.0] * 3) for k in (1, 2)]
+    growth = forecast.fit(forecast.series(frame(*parts)))
+    assert growth.pairs == 200 and forecast.band(5.0) == 2
+    assert sorted(growth.z) == [forecast.ALL_BANDS, 2]
+    # One pair fewer and the band has too few of its own.
+    fewer = forecast.fit(forecast.series(frame(*parts[:3])))
+    assert fewer.pairs == 199 and sorted(fewer.z) == [forecast.ALL_BANDS]
