@@ -109,6 +109,10 @@ def test_a_series_is_the_running_maximum_of_the_log_counts_one_value_a_day():
     assert (b.hub_id, b.size_class, b.days.tolist()) == ("b/m", "unknown", [0.0, 5.0, 10.0, 20.0])
     # Day 10's 10 after day 5's 30: the count cannot fall, it stays at 30.
     assert b.y.tolist() == pytest.approx([0.0, math.log(31), math.log(31), math.log(71)])
+    # One observation is a series too.
+    (one,) = forecast.series(frame(trajectory_rows("c/once", "70B+", [7], [99], origin=dt.date(2024, 5, 1))))
+    assert (one.size_class, one.origin, one.days.tolist(), one.y.tolist()) == (
+        "70B+", dt.date(2024, 5, 1), [7.0], [pytest.approx(math.log(100))])
 
 
 def test_a_series_is_read_inside_its_observed_span_only():
