@@ -111,7 +111,11 @@ EQUIVALENT: dict[str, list[dict[str, str]]] = {
         {"mutant": _PF + f"x_{fn}__mutmut_{n}", "contains": change, "why": _ORIENT_OF_DICTS}
         for fn, n, change in (("models_of", 44, 'orient=None)'), ("models_of", 47, "schema=MODEL_SCHEMA, )"),
                               ("readiness_by_model", 28, 'orient=None)'),
-                              ("readiness_by_model", 31, "schema=READINESS_SCHEMA, )"))
+                              ("readiness_by_model", 31, "schema=READINESS_SCHEMA, )"),
+                              ("finetune_runs", 102, 'pl.Datetime("us", "UTC")}, orient=None)'),
+                              ("finetune_runs", 105, 'pl.Datetime("us", "UTC")}, )'),
+                              ("finetune_runs", 120, "schema=FINETUNE_SCHEMA, orient=None)"),
+                              ("finetune_runs", 123, "schema=FINETUNE_SCHEMA, ), curve_frame"))
     ],
     "observatory/analytics/rollups.py": [
         {"mutant": _R + f"x_daily_gains__mutmut_{n}", "contains": f'"{word}"', "why": _COLUMN_CASE}
@@ -236,6 +240,12 @@ SURVIVOR_NOTES: dict[str, str] = {
         "postgresql branch of _frame, latest_created_date's timestamp branch) are 'no tests' or survivors here; "
         "`make test` runs them against PostgreSQL but is not mutation-tested. _adbc_available's ImportError branch "
         "needs the driver absent."),
+    "observatory/analytics/probe_frames.py": (
+        "measured at 6f4996d975: select_related(None), the frames built without their schema (visible only when "
+        "empty), the 'utc' zone name and days_to_ready for a ready model without a release day survived there; the "
+        "tests added after (tests/fast/test_probe_frames.py: one query, the empty schemas, model d) target each, "
+        "not yet re-measured. order_by without its pk tie-break differs only for two runs finishing at the same "
+        "instant, which SQLite then returns in insertion order anyway."),
     "observatory/analytics/rollups.py": (
         "none: the build, the record and the freshness run in PostgreSQL only, and the postgres tier "
         "(tests/analytics_postgres/test_rollup_refresh.py) reaches them; the fast tier reaches the reader."),
