@@ -37,7 +37,8 @@ def stored_issues(sources: tuple[str, ...] | None = None, kinds: tuple[str, ...]
     where, params = [], []
     for column, chosen in (("source", sources), ("kind", kinds)):
         if chosen is not None:
-            where.append(f"{column} IN ({', '.join(['%s'] * len(chosen))})" if chosen else "FALSE")
+            # IN (NULL) for an empty choice: it matches no row, where PostgreSQL refuses IN ().
+            where.append(f"{column} IN ({', '.join(['%s'] * len(chosen)) or 'NULL'})")
             params.extend(chosen)
     return frames.read(
         "SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM catalog_dataqualityissue"
