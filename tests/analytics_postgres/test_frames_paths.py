@@ -147,6 +147,13 @@ def test_a_query_without_parameters_travels_as_written_percent_signs_and_all(cat
 
 
 @on_either_path
+def test_text_that_looks_like_a_number_stays_the_text_it_was(catalogue):
+    # COPY hands every column over as text: a namespace such as "0042" must not be read as 42.
+    got = frames.read("SELECT '0042', '1.50', '1e3'", [], {"a": pl.Utf8, "b": pl.Utf8, "c": pl.Utf8})
+    assert got.rows() == [("0042", "1.50", "1e3")]
+
+
+@on_either_path
 def test_two_benchmarks_select_the_entries_of_both(catalogue):
     got = frames.leaderboard("epoch-eci", ["ECI", "third"])
     assert sorted(got["model_name"].to_list()) == ["M", "O"]
