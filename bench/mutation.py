@@ -231,7 +231,9 @@ def _changed_line(lines: list[str], functions: dict[str, ast.AST], mutant: str) 
 
 
 # A mutant's state over its tiers: the first of these any tier gave it (killed by any tier is killed).
-STATE_ORDER = ("killed", "caught by type check", "timeout", "suspicious", "segfault", "survived", "no tests")
+# A tier that ran the mutant's tests to the end and saw them pass outranks another's timeout (on a
+# loaded machine, a slow start), so the survivor is judged on its line; its every tier's state is kept.
+STATE_ORDER = ("killed", "caught by type check", "survived", "timeout", "suspicious", "segfault", "no tests")
 
 
 def _tier_states(module: str, work: Path) -> dict[str, str]:
@@ -253,7 +255,8 @@ def _merged_states(per_tier: list[dict[str, str]]) -> dict[str, str]:
 
 def _collect(module: str, works: list[Path]) -> dict:
     mutated = works[0] / "mutants" / module  # the same mutants in every tier's folder
-    states = _merged_states([_tier_states(module, work) for work in works])
+    per_tier = {work.name: _tier_states(module, work) for work in works}
+    states = _merged_states(list(per_tier.values()))
     lines = mutated.read_text().splitlines()
     functions = _functions("\n".join(lines))
     counts = {"killed": 0, "survived": 0, "timeout": 0, "no_tests": 0, "other": 0}
@@ -265,13 +268,14 @@ def _collect(module: str, works: list[Path]) -> dict:
             counts["killed"] += 1
             continue
         change = _changed_line(lines, functions, name)
+        tiers = {tier: by_name[name] for tier, by_name in per_tier.items() if name in by_name}
         if state == "survived":
             entry = judged.get(name)
             if entry and entry["contains"] in change:
-                equivalent.append({"mutant": name, "change": change, "why": entry["why"]})
+                equivalent.append({"mutant": name, "change": change, "why": entry["why"], "tiers": tiers})
                 continue
             if module in SQL_MODULES and _sql_case_only(lines, functions, name):
-                equivalent.append({"mutant": name, "change": change, "why": _SQL_CASE})
+                equivalent.append({"mutant": name, "change": change, "why": _SQL_CASE, "tiers": tiers})
                 continue
             if entry:
                 unmatched.append(name)
@@ -282,7 +286,7 @@ def _collect(module: str, works: list[Path]) -> dict:
             counts["no_tests"] += 1
         else:
             counts["other"] += 1
-        survivors.append({"mutant": name, "status": state, "change": change})
+        survivors.append({"mutant": name, "status": state, "change": change, "tiers": tiers})
     total = sum(counts.values()) + len(equivalent)
     scored = total - len(equivalent)
     return {
