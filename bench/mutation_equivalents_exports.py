@@ -116,10 +116,7 @@ NOTES: dict[str, str] = {
         "unique keep='any' (mutmut_5), which polars runs in order single-threaded; fit's tolerances taken with >= "
         "(mutmut_45: ptp exactly 1e-12, _106: |ε| exactly 1e-9); quantiles_y's target == t0 through the law "
         "(mutmut_3) and _shrunk's weight 1 when τ² + noise = 0 (mutmut_59), which differ only by the rounding of "
-        "log1p(expm1(y)) or of a mean of equal values. The survivors of the run at 5bbf2bf in adoption_forecast "
-        "(30, 35, 41, 47, 56, 61), download_trajectories (24, 26), forecast_rows (44, 102, 104, 105), quantiles_y (25), "
-        "fit (46, 111, 112, 115, 116, 134, 144, 153) and series (56, 59) are killed by the fast tests of later commits "
-        "(rerun to count them)."),
+        "log1p(expm1(y)) or of a mean of equal values."),
     "observatory/exports/images.py": (
         "figure_bytes' filter without its message (mutmut_8) silences every warning raised while a figure renders, "
         "not only plotly's kopts one. With plotly 7.1 and kaleido 1.5.1 no other warning is raised on that path for "
