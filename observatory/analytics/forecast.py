@@ -232,6 +232,8 @@ def fit(all_series: list[Series]) -> GrowthFit | None:
 def _shrunk(cls_of: dict[int, str], own: dict[int, float], pooled: float) -> dict[str, float]:
     """Empirical Bayes class decay (module docstring): each class's mean of its models' own δ,
     shrunk toward the pool by how far the classes differ beyond their sampling noise."""
+    if not own:  # no model has a decay of its own: no class to shrink (and no mean of nothing)
+        return {}
     classes: dict[str, list[float]] = {}
     for m, d in own.items():
         classes.setdefault(cls_of[m], []).append(d)
