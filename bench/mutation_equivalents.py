@@ -116,6 +116,10 @@ EQUIVALENT: dict[str, list[dict[str, str]]] = {
                               ("finetune_runs", 105, 'pl.Datetime("us", "UTC")}, )'),
                               ("finetune_runs", 120, "schema=FINETUNE_SCHEMA, orient=None)"),
                               ("finetune_runs", 123, "schema=FINETUNE_SCHEMA, ), curve_frame"))
+    ] + [
+        {"mutant": _PF + "x_finetune_runs__mutmut_115", "contains": 'pl.Datetime("us", "utc")',
+         "why": "polars resolves the time zone name when it builds the frame: a column declared 'utc' comes out as "
+                "Datetime('us', 'UTC'), with rows and without (checked: the schemas compare equal)"},
     ],
     "observatory/analytics/rollups.py": [
         {"mutant": _R + f"x_daily_gains__mutmut_{n}", "contains": f'"{word}"', "why": _COLUMN_CASE}
@@ -243,11 +247,8 @@ SURVIVOR_NOTES: dict[str, str] = {
         "its text) fails on that, checked by hand, not yet re-measured. _adbc_available's ImportError branch is "
         "reached by removing the driver from sys.modules."),
     "observatory/analytics/probe_frames.py": (
-        "measured at 6f4996d975: select_related(None), the frames built without their schema (visible only when "
-        "empty), the 'utc' zone name and days_to_ready for a ready model without a release day survived there; the "
-        "tests added after (tests/fast/test_probe_frames.py: one query, the empty schemas, model d) target each, "
-        "not yet re-measured. order_by without its pk tie-break differs only for two runs finishing at the same "
-        "instant, which SQLite then returns in insertion order anyway."),
+        "order_by without its pk tie-break differs only for two runs finishing at the same instant, which SQLite "
+        "then returns in insertion order anyway (the one non-equivalent survivor)."),
     "observatory/analytics/rollups.py": (
         "none: the build, the record and the freshness run in PostgreSQL only, and the postgres tier "
         "(tests/analytics_postgres/test_rollup_refresh.py) reaches them; the fast tier reaches the reader."),
