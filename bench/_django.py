@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,23 @@ def setup(database: str = "obs_bench") -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def bootstrapped(description: str) -> argparse.Namespace:
+    """`--database` and `--data-dir` parsed, Django set up on that database, and the real data
+    bootstrapped into it when it holds no model yet (the forecast benches read the real histories)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="obs_bench")
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    setup(args.database)
+    from django.core.management import call_command
+
+    from observatory.catalog.models import HubModel
+
+    if not HubModel.objects.exists():
+        call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
+    return args
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -20,7 +20,6 @@ Results: bench/results/forecast_backtest.json.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import statistics
@@ -234,19 +233,9 @@ def paper_comparison(data_dir: Path, finetune_series, forecast, fits) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="obs_bench")
-    parser.add_argument("--data-dir", type=Path, default=_django.ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
-    _django.setup(args.database)
-    from django.core.management import call_command
-
+    args = _django.bootstrapped(__doc__)
     from observatory.analytics import forecast, frames
     from observatory.analytics.filters import Filters
-    from observatory.catalog.models import HubModel
-
-    if not HubModel.objects.exists():
-        call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
     started = time.perf_counter()
     snaps = frames.snapshots(since_release=True, filters=Filters(scope="all"))
     models = frames.models(("hub_id", "release_date"))

@@ -29,14 +29,12 @@ Results: bench/results/forecast_ceiling.json.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import itertools
 import math
 import statistics
 import sys
 import zlib
-from pathlib import Path
 
 import _django
 import forecast_backtest as backtest
@@ -230,19 +228,9 @@ def _ceiling(all_series, growth, forecast) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="obs_bench")
-    parser.add_argument("--data-dir", type=Path, default=_django.ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
-    _django.setup(args.database)
-    from django.core.management import call_command
-
+    _django.bootstrapped(__doc__)
     from observatory.analytics import forecast, frames
     from observatory.analytics.filters import Filters
-    from observatory.catalog.models import HubModel
-
-    if not HubModel.objects.exists():
-        call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
     snaps = frames.snapshots(since_release=True, filters=Filters(scope="all"))
     models = frames.models(("hub_id", "release_date"))
     downloads = forecast.series(forecast.download_trajectories(snaps, models, as_of=frames.latest_snapshot_date()))

@@ -13,11 +13,9 @@ Results: bench/results/forecast_finetune_bands.json.
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import sys
-from pathlib import Path
 
 import _django
 import forecast_backtest as backtest
@@ -93,18 +91,8 @@ def run(all_series, forecast) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default="obs_bench")
-    parser.add_argument("--data-dir", type=Path, default=_django.ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
-    _django.setup(args.database)
-    from django.core.management import call_command
-
+    _django.bootstrapped(__doc__)
     from observatory.analytics import forecast, frames
-    from observatory.catalog.models import HubModel
-
-    if not HubModel.objects.exists():
-        call_command("bootstrap", "--data-dir", str(args.data_dir), "--no-progress", verbosity=0)
     counts = frames.finetune_counts()
     bases = forecast.series(forecast.finetune_trajectories(counts, frames.models(("hub_id", "release_date")),
                                                            as_of=backtest.dt_max(counts)))
