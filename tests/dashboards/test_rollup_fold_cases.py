@@ -9,7 +9,6 @@ Every test runs in a transaction rolled back after it.
 """
 
 import datetime as dt
-import logging
 
 import polars as pl
 import pytest
@@ -18,27 +17,11 @@ from django.db import connection
 
 from observatory.analytics import rollups
 from observatory.catalog.models import DownloadSnapshot, HubModel, Organization
+from tests.dashboards.rollup_folding import fold as _fold
+from tests.dashboards.rollup_folding import rebuilt as _rebuilt
+from tests.dashboards.rollup_folding import sorted_rows as _sorted
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(frame.columns, nulls_last=True)
-
-
-def _fold(caplog) -> str:
-    """Fold the logged changes in; the rollup module's log line says which way it went."""
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="observatory.analytics.rollups"):
-        assert rollups.refresh() is not None
-    (message,) = [r.getMessage() for r in caplog.records if r.name == "observatory.analytics.rollups"]
-    assert rollups.fresh()
-    return message
-
-
-def _rebuilt() -> pl.DataFrame:
-    rollups.refresh(force=True)
-    return _sorted(rollups.daily_gains())
 
 
 D1, D2, D3, D4 = (dt.date(2031, 3, day) for day in (1, 2, 3, 4))

@@ -6,7 +6,6 @@ model, on made-up rows). The test runs in a transaction rolled back after it, so
 shared database is left as it was.
 """
 
-import logging
 
 import polars as pl
 import pytest
@@ -14,30 +13,14 @@ from django.db import connection
 
 from observatory.analytics import frames, gains, rollups
 from observatory.analytics.filters import filter_models
+from tests.dashboards.rollup_folding import fold as _fold
+from tests.dashboards.rollup_folding import rebuilt as _rebuilt
+from tests.dashboards.rollup_folding import sorted_rows as _sorted
 from tests.dashboards.test_rollups import FILTERS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 HELD_DAYS = 4
-
-
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(frame.columns, nulls_last=True)
-
-
-def _fold(caplog) -> str:
-    """Fold the logged changes in; the rollup module's log line says which way it went."""
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="observatory.analytics.rollups"):
-        assert rollups.refresh() is not None
-    (message,) = [r.getMessage() for r in caplog.records if r.name == "observatory.analytics.rollups"]
-    assert rollups.fresh()
-    return message
-
-
-def _rebuilt() -> pl.DataFrame:
-    rollups.refresh(force=True)
-    return _sorted(rollups.daily_gains())
 
 
 def test_folding_the_last_days_back_in_gives_a_full_rebuilds_cells_under_every_filter(loaded_db, caplog):
