@@ -192,7 +192,10 @@ def _functions(source: str) -> dict[str, ast.AST]:
 
 
 SQL_WORDS = ("select ", " from ", "join ", " where ", " and ", " in (", "is not null", "coalesce(", "group by",
-             "max(", "julianday(", " - q.previous", " or ")
+             "max(", "julianday(", " - q.previous", " or ",
+             # the rollup fold's statements (temporary tables, upserts, its session settings)
+             "create temporary table", "on commit drop", "insert into", "on conflict", "excluded.", "drop table",
+             "analyze ", "set transaction", "set local", "double precision", "union all")
 
 
 def _sql_case_only(lines: list[str], functions: dict[str, ast.AST], mutant: str) -> bool:
