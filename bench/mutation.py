@@ -101,6 +101,8 @@ MODULES: dict[str, tuple[Tier, ...]] = {
     "observatory/analytics/frames.py": (FAST, postgres("tests/fast/test_catalogue_frames.py",
                                                        "tests/analytics_postgres/test_frames_paths.py")),
     "observatory/analytics/probe_frames.py": (FAST,),  # ORM reads: SQLite reaches every line
+    "observatory/analytics/probe_gap.py": (FAST,),
+    "observatory/analytics/on_track.py": (FAST,),
     "observatory/analytics/rollups.py": (FAST, postgres("tests/analytics_postgres/test_rollup_refresh.py",
                                                            "tests/dashboards/test_rollup_fold_cases.py")),
     "observatory/analytics/arrow_pool.py": (FAST, postgres("tests/analytics_postgres/test_frames_paths.py")),
