@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from gpu_workers.models import ProbeRun
 from observatory.catalog.models import Run
 from probes import registry
+from probes.public_sets import parse_label
 
 # The card's order, captions and rows are the registry's (probes.registry).
 PROBE_ORDER = list(registry.NAMES)
@@ -23,10 +24,18 @@ class Section:
     caption: str = ""
 
 
+def on_a_public_set(run: ProbeRun) -> bool:
+    """A benchmark run on HellaSwag, MMLU-Redux or GSM8K: the card shows those in its own
+    public-benchmarks table (ModelPresenter.public_benchmarks), not as the project's benchmark."""
+    return parse_label(str((run.result.get("metrics") or {}).get("item_set") or "")) is not None
+
+
 def succeeded_newest_first(runs) -> dict[str, list[ProbeRun]]:
+    """This model's succeeded runs by probe, newest first; the benchmark probe's on the project's
+    own item set only, so a public-set run finishing last does not stand in for the own-set profile."""
     by_probe: dict[str, list[ProbeRun]] = {}
     for run in sorted(runs, key=lambda r: r.run.finished_at or r.run.created_at, reverse=True):
-        if run.run.status == Run.Status.SUCCEEDED and run.result:
+        if run.run.status == Run.Status.SUCCEEDED and run.result and not on_a_public_set(run):
             by_probe.setdefault(run.probe, []).append(run)
     return by_probe
 

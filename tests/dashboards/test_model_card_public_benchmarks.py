@@ -45,6 +45,22 @@ def test_the_card_shows_each_public_benchmark_with_subset_size_and_hash(client):
 
 
 @pytest.mark.django_db
+def test_the_cards_own_set_profile_stays_the_own_set_run_when_a_public_set_run_finishes_later(client):
+    # The release watch plans the benchmark probe on the own set and on each public set; whichever
+    # finishes last, the "Observatory probes" benchmark section shows the own set's run.
+    org = Organization.objects.create(namespace="acme", region="us")
+    model = HubModel.objects.create(hub_id="acme/small", organization=org)
+    finished_run(model, "benchmark", finished=T, metrics=bench_metrics("benchmark-v1", 382, "c" * 64, accuracy=0.6))
+    finished_run(model, "benchmark", finished=T + dt.timedelta(hours=1), config={"item_set": "mmlu-redux", "limit": 2},
+                 metrics=bench_metrics("mmlu-redux[limit=2]", 2, "d" * 64, accuracy=0.5, accuracy_ok=0.5))
+    html = client.get("/models/acme/small").content.decode()
+    section = html.split('class="probe-section probe-benchmark"')[1].split("</figure>")[0]
+    assert "items cccccccccccc" in section and "60.0 %" in section
+    assert "dddddddddddd" not in section and "50.0 %" not in section
+    assert "mmlu-redux" in html.split('id="public-benchmarks"')[1].split("</table>")[0]
+
+
+@pytest.mark.django_db
 def test_the_methodology_page_explains_each_public_prompt_and_metric(client):
     html = client.get("/methodology").content.decode()
     section = html.split('id="public-benchmarks"')[1].split("<h2")[0]
