@@ -36,6 +36,12 @@ EXPECTED_MODELS = [
 
 
 def _catalogue():
+    # The session's real data may be committed already (loaded_db) when these run: start from an
+    # empty catalogue, rolled back with the test's transaction (copy path) or flushed after the
+    # test as pytest-django flushes after every transactional one (Arrow path).
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalog_organization, catalog_hubmodel, catalog_downloadsnapshot, "
+                       "catalog_leaderboardentry CASCADE")
     acme = Organization.objects.create(namespace="acme", region="us")
     a = HubModel.objects.create(hub_id="acme/a", organization=acme, author="acme", tracked=True, size_class="7-9B",
                                 pipeline_tag="text-generation", licence_id="apache-2.0", licence_class="permissive",
