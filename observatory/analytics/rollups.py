@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -126,6 +127,22 @@ class Changes:
     dates: set[dt.date] = field(default_factory=set)
     cells: set[tuple] = field(default_factory=set)
     orgs: set[tuple[str, str]] = field(default_factory=set)
+    # Entries of the kinds a registered fold logs itself (see register_fold): kind -> rows of
+    # (date, tracked, region, organization, size_class, pipeline_tag).
+    other: dict[str, list[tuple]] = field(default_factory=dict)
+
+
+# Aggregates kept beside the daily-gain rollup (e.g. per-model latest counts, per-month model and
+# edge counts) register a fold here. Each is called inside the same fold transaction and snapshot,
+# after the daily gains, with the consumed changes and whether this is a full recount: readers see
+# every aggregate before the fold or every one after it, and `fresh()` covers them all.
+FoldFunction = Callable[[object, "Changes", bool], None]
+_FOLDS: dict[str, FoldFunction] = {}
+
+
+def register_fold(name: str, fold: FoldFunction) -> None:
+    """Fold `fold(cursor, changes, full)` in with every refresh (idempotent per name)."""
+    _FOLDS[name] = fold
 
 
 def available() -> bool:
@@ -164,6 +181,8 @@ def _read_changes(cursor) -> Changes:
             changes.cells.add(tuple(cell))
         elif kind == "org":
             changes.orgs.add((cell[2], cell[1]))  # (organization, region)
+        elif kind != "write":
+            changes.other.setdefault(kind, []).append((date, *cell))
     return changes
 
 
@@ -260,6 +279,10 @@ def refresh(*, force: bool = False) -> float | None:
                 # saves (half a second of a two-second recount, measured at scale 0.1).
                 cursor.execute("SET LOCAL jit = off")
                 rows = _recount(cursor, changes)
+            for name, fold in _FOLDS.items():
+                started_fold = time.perf_counter()
+                fold(cursor, changes, full)
+                log.debug("rollup fold name=%s seconds=%.2f", name, time.perf_counter() - started_fold)
             seconds = time.perf_counter() - started
             _record(cursor, changes, seconds)
     finally:

@@ -440,3 +440,8 @@ class RollupState(models.Model):
     source_version = models.BigIntegerField()
     built_at = models.DateTimeField()
     seconds = models.FloatField(default=0.0)
+
+
+# The aggregates beside the rollup live in their own modules; imported here so Django registers them.
+from observatory.catalog.adoption_aggregates import *  # noqa: E402,F403
+from observatory.catalog.count_aggregates import *  # noqa: E402,F403
