@@ -5,8 +5,8 @@ and sends `version_pending`; the dashboards app answers by queueing tasks.warm_d
 which computes every chart's default view, its page's other choices (by, depth, source) and its
 common filter sets (each region, each size class, the most downloaded organisations, where the
 chart has the filter; WARM_FILTER_SETS=0: the default views only) under the new version:
-the frames, the JSON, the page (both export variants) and the embed; and the home page's counts
-and chart. Then the version is
+the frames, the JSON, the page (both export variants) and the embed; and, last, the home page's
+counts and chart. Then the version is
 published, and no visitor pays the cold path for those views. Images are not warmed: each is a
 browser render of seconds, drawn on first request as before.
 
@@ -21,13 +21,15 @@ import logging
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError
 from django.db.models import Sum
 from django.http import QueryDict
 
+from observatory.analytics import rollups
 from observatory.catalog.models import HubModel
 from observatory.catalog.runs import data_version, pending_data_version, publish_data_version, reading_version
-from observatory.dashboards import chart_pages, results
+from observatory.dashboards import chart_pages, data_dates, results
 from observatory.dashboards.params import ChartParams, parse
 from observatory.dashboards.registry import METRICS
 from observatory.dashboards.views import warm_home
@@ -102,6 +104,14 @@ def warm_view(name: str, params: ChartParams) -> None:
 def warm(version: int) -> dict:
     """Fill the cache for `version` (see the module's docstring); {views, failed, seconds}."""
     started, views, failed = time.perf_counter(), 0, []
+    # Writes committed since the bump's fold (a crawl's pages, which bump only at its end; an
+    # admin edit) leave the rollup stale, and every download chart would read the raw rows.
+    try:
+        rollups.refresh()
+    except OperationalError:
+        raise  # the database is away: the task retries
+    except Exception:  # the raw rows give the same numbers: a fold's bug must not hold the version back
+        log.exception("folding the rollups before warming %s failed", version)
     with reading_version(version):
         if settings.WARM_FILTER_SETS:
             organizations = top_organizations(settings.WARM_TOP_ORGANIZATIONS)
@@ -111,7 +121,6 @@ def warm(version: int) -> dict:
         # Every chart's default view first: the views most visitors open.
         ordered = [(name, views_[0]) for name, views_ in plan.items()] + [
             (name, view) for name, views_ in plan.items() for view in views_[1:]]
-        warm_home()  # the home page draws the default cumulative chart too
         for name, params in ordered:
             try:
                 warm_view(name, params)
@@ -121,6 +130,12 @@ def warm(version: int) -> dict:
                 log.exception("warming %s %s failed", name, params.query())
                 failed.append(f"{name}?{params.query()}")
             views += 1
+        # Last: its counts and source ends live minutes (views.COUNTS_SECONDS, data_dates.SECONDS),
+        # less than a warm can take; written first, they would lapse before the version is read.
+        # The source ends were cached by the first page drawn: their lifetime starts again now
+        # (data_dates._ends' key; a scan of every snapshot's source to recompute).
+        cache.touch(f"data-dates:v{version}", data_dates.SECONDS)
+        warm_home()
     return {"views": views, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
 
 
