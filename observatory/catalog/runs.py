@@ -172,8 +172,13 @@ def data_version() -> int:
         latest = (
             Run.objects.filter(status=Run.Status.SUCCEEDED).order_by("-finished_at").values_list("pk", flat=True).first()
         )
-        version = latest or 0
-        cache.set(DATA_VERSION_KEY, version, DATA_VERSION_SECONDS)
+        # add, not set: the cache degrades, so a miss may be a read that timed out, and the run's
+        # id can be below the published version (bumps without a run of their own): written over
+        # it, pages would go back to an older version's entries.
+        if not cache.add(DATA_VERSION_KEY, latest or 0, DATA_VERSION_SECONDS):
+            version = cache.get(DATA_VERSION_KEY)  # there after all (None: unreadable, this call only)
+        if version is None:
+            version = latest or 0
     return int(version)
 
 
@@ -202,7 +207,13 @@ def publish_data_version(version: int) -> bool:
     older version finishing last must not take pages back). True when it moved."""
     # Read-then-write, not atomic: two warms finishing within the same instant may publish out of
     # order, and the next bump's publication puts it right.
-    if int(cache.get(DATA_VERSION_KEY) or 0) >= version:
+    current = cache.get(DATA_VERSION_KEY)
+    if current is None:
+        # Unset, or a read that timed out (the cache degrades): add never writes over a version there.
+        if cache.add(DATA_VERSION_KEY, int(version), DATA_VERSION_SECONDS):
+            return True
+        current = cache.get(DATA_VERSION_KEY)
+    if current is None or int(current) >= version:
         return False
     cache.set(DATA_VERSION_KEY, int(version), DATA_VERSION_SECONDS)
     return True
