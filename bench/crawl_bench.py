@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--result", default="crawl_bench",
+                        help="bench/results/<RESULT>.json to write (a trial name keeps the committed figures)")
     args = parser.parse_args()
     os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="crawl-bench-hf-")
     setup()
@@ -125,7 +127,7 @@ def main() -> None:
         "db_ratio_upsert_to_copy": round(copied / walked["upsert_seconds"], 4),
     }
     truncate()
-    publish("crawl_bench", result, goal="db ratio >= 0.5")
+    publish(args.result, result, goal="db ratio >= 0.5")
 
 
 if __name__ == "__main__":

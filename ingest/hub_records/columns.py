@@ -7,6 +7,8 @@ of admin-set rows from the same tables. A new column or a new admin rule is writ
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from ingest.hub_records.prepare import Prepared
 
 # catalog_hubmodel's columns that come from the record (prepare's `fields`), in COPY order.
@@ -35,9 +37,13 @@ KEPT_WHEN_ABSENT = frozenset({"sha"})
 SNAPSHOT_COLUMNS = ("downloads", "downloads_all_time", "likes")
 
 
+_MODEL_VALUES = itemgetter(*MODEL_COLUMNS)
+
+
 def model_values(p: Prepared) -> tuple:
-    """The values of MODEL_COLUMNS for one record, in order, as COPY takes them."""
-    return tuple(p.json[c] if c in JSON_COLUMNS else p.fields[c] for c in MODEL_COLUMNS)
+    """The values of MODEL_COLUMNS for one record, in order, as COPY takes them (the JSON columns
+    as the text prepare serialised)."""
+    return _MODEL_VALUES({**p.fields, **p.json})
 
 
 def model_fields(p: Prepared) -> dict:
