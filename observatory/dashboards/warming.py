@@ -23,7 +23,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.http import QueryDict
 
 from observatory.analytics import rollups
@@ -42,8 +42,10 @@ def top_organizations(count: int) -> list[str]:
     """The `count` organisations with the most downloads of all time (their models' sum)."""
     if count <= 0:
         return []
+    # An organisation whose models carry no count sums to NULL, which a descending order puts first.
     rows = (HubModel.objects.filter(organization__isnull=False).values("organization__namespace")
-            .annotate(total=Sum("downloads_all_time")).order_by("-total", "organization__namespace")[:count])
+            .annotate(total=Sum("downloads_all_time"))
+            .order_by(F("total").desc(nulls_last=True), "organization__namespace")[:count])
     return [row["organization__namespace"] for row in rows]
 
 

@@ -99,3 +99,19 @@ def test_every_chart_parameter_is_in_the_cache_key_so_one_views_entry_never_serv
     # The page's two export variants and the embed: three kinds, three keys for one view.
     kinds = {chart_pages.page_kind(True), chart_pages.page_kind(False), chart_pages.embed_kind()}
     assert len({results.cache_key(kind, CUMULATIVE, default) for kind in kinds}) == 3
+
+
+def test_the_most_downloaded_organisations_are_those_with_the_most_downloads_not_those_without_counts(made_up):
+    """An organisation whose models carry no all-time count sums to NULL, which PostgreSQL sorts
+    first in a descending order: it must come last, as a zero would."""
+    uncounted = Organization.objects.create(namespace="warm-review-uncounted", region="us")
+    HubModel.objects.create(hub_id="warm-review-uncounted/a", organization=uncounted, author=uncounted.namespace)
+    small = Organization.objects.create(namespace="warm-review-small", region="us")
+    HubModel.objects.create(hub_id="warm-review-small/a", organization=small, author=small.namespace,
+                            downloads_all_time=3)
+    by_hand = {}  # every organisation's models' counts, summed in Python (no count: nothing)
+    for org, downloads in HubModel.objects.filter(organization__isnull=False).values_list(
+            "organization__namespace", "downloads_all_time"):
+        by_hand[org] = by_hand.get(org, 0) + (downloads or 0)
+    top = warming.top_organizations(len(by_hand))
+    assert top == sorted(by_hand, key=lambda org: (-by_hand[org], org))
