@@ -103,6 +103,11 @@ def warm_view(name: str, params: ChartParams) -> None:
                        normalise=False)
 
 
+def kinds() -> tuple[str, ...]:
+    """The kinds of entry warm_view writes for a view (results.cache_key)."""
+    return ("frames", "json", chart_pages.page_kind(True), chart_pages.page_kind(False), chart_pages.embed_kind())
+
+
 def warm(version: int) -> dict:
     """Fill the cache for `version` (see the module's docstring); {views, failed, seconds}."""
     started, views, failed = time.perf_counter(), 0, []
@@ -132,6 +137,12 @@ def warm(version: int) -> dict:
                 log.exception("warming %s %s failed", name, params.query())
                 failed.append(f"{name}?{params.query()}")
             views += 1
+        # The views kept briefly (an organisation's: results.lifetime) start their lifetime again
+        # now: written early in a warm longer than it, they would lapse before the version is read.
+        for name, params in ordered:
+            if results.lifetime(params) < settings.METRIC_CACHE_SECONDS:
+                for kind in kinds():
+                    cache.touch(results.cache_key(kind, name, params), results.lifetime(params))
         # Last: its counts and source ends live minutes (views.COUNTS_SECONDS, data_dates.SECONDS),
         # less than a warm can take; written first, they would lapse before the version is read.
         # The source ends were cached by the first page drawn: their lifetime starts again now
