@@ -7,7 +7,7 @@ suffixed ids (`org/name-r17`); every copy keeps the real field values (downloads
 licences, lineage pointing at the real parents). The replay Hub (ingest/hub/replay.py) serves them
 in-process on a free port, 1,000 a page with `Link` cursors, and the crawl walks every page with
 the crawler's own functions (`get_json` through huggingface_hub's session, `next_link`,
-`upsert_hub_records` in one transaction a page, as `process_page` does).
+`upsert_hub_records` in `page_transaction`, one a page, as `process_page` does).
 
 Figures: models per second end to end; the time spent fetching + parsing pages and the time spent
 upserting them, measured around each call; and the database side as a ratio: a raw COPY of the same
@@ -54,10 +54,9 @@ def wire_records(data_dir: Path, rows: int) -> list[dict]:
 
 
 def crawl(hub_url: str, page_size: int) -> dict:
-    from django.db import transaction
-
     from ingest.curation import load_curation
     from ingest.hub.client import get_json, list_url, next_link
+    from ingest.hub.crawl import page_transaction
     from ingest.hub_records import upsert_hub_records
 
     curation = load_curation()
@@ -69,7 +68,7 @@ def crawl(hub_url: str, page_size: int) -> dict:
         t0 = time.perf_counter()
         page, response = get_json(url, timeout=120)
         t1 = time.perf_counter()
-        with transaction.atomic():
+        with page_transaction():
             counts = upsert_hub_records(page, snapshot_date=dt.date(2026, 6, 5), source="crawl-bench",
                                         curation=curation)
         t2 = time.perf_counter()

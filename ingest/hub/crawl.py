@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -155,6 +157,23 @@ def _trim(segment: dict, records: list, taken: int, next_url: str | None) -> tup
     return records, next_url
 
 
+@contextmanager
+def page_transaction() -> Iterator[None]:
+    """The transaction a page is applied in, cursor and all.
+
+    Its commit does not wait for the WAL to reach the disk (synchronous_commit off, for this
+    transaction only): a page a second costs a disk flush a second otherwise, on the database side
+    of the crawl. Nothing is lost that matters: a crash can undo the last pages applied, but each
+    together with the cursor move past it, so they are fetched and applied again, and applying a
+    page twice changes nothing. Atomicity and what other sessions see are as with any commit.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def process_page(run_id: int, step: int) -> int | None:
     """Fetch and apply page `step` of a crawl. Returns the next step, or None when there is none.
 
@@ -185,7 +204,7 @@ def process_page(run_id: int, step: int) -> int | None:
     taken = len(lookup_ids[cursor.get("taken", 0):][:settings.CRAWL_LOOKUP_PAGE]) if lookup_ids is not None \
         else len(records)
     snapshot_date = dt.date.fromisoformat(run.params["snapshot_date"])
-    with transaction.atomic():
+    with page_transaction():
         locked = Run.objects.select_for_update().get(pk=run_id)
         if locked.cursor.get("step") != step or locked.status not in (Run.Status.QUEUED, Run.Status.RUNNING):
             return None  # another delivery of this page got here first
