@@ -7,17 +7,28 @@ Two kinds of entries:
 - found across sources, read from the snapshots as they are now: a later all-time count below an
   earlier cumulative count (a contradiction: the later point is not drawn), and days between
   two crawls of a model (gaps in the crawled history).
+
+Finding the second kind runs a window over every snapshot (tens of seconds at the Hub's size),
+so on PostgreSQL they are kept (catalog.quality_aggregates) and folded in with the daily-gain
+rollup (`fold`, registered with analytics.rollups): a new day is checked against each model's
+kept state (its peak all-time count, its last crawl), the models whose rows changed otherwise
+are recomputed from their own rows. The ledger's readers read the kept entries while they are
+fresh (`kept()`), and compute them from the raw rows as above otherwise: the same entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 import polars as pl
 from django.db import connection
 
 from ingest.download_measures import SOURCES
-from observatory.analytics import frames
+from observatory.analytics import frames, rollups
+
+log = logging.getLogger(__name__)
 
 ISSUE_SCHEMA = {
     "source": pl.Utf8, "model_id": pl.Int64, "hub_id": pl.Utf8, "kind": pl.Utf8, "date": pl.Date,
@@ -84,24 +95,35 @@ def crawl_gaps() -> pl.DataFrame:
     )
 
 
+# The ledger's total order (entries tie on the first four only where a source stored two alike).
+ORDER = ["source", "hub_id", "date", "kind", "end_date", "days", "detail"]
+
+
+def derived(sources: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The cross-source entries (contradictions, crawl gaps) of the given sources and kinds: the
+    kept ones while they are fresh, else found in the raw rows (only the kinds asked for)."""
+    if kept():
+        return kept_entries(sources, kinds)
+    parts = [pl.DataFrame(schema=ISSUE_SCHEMA)]
+    if kinds is None or "contradiction" in kinds:
+        found = contradictions()
+        parts.append(found if sources is None else found.filter(pl.col("source").is_in(sources)))
+    if (kinds is None or "gap" in kinds) and (sources is None or "crawl" in sources):
+        parts.append(crawl_gaps())
+    return pl.concat(parts)
+
+
 def all_issues() -> pl.DataFrame:
-    """Every ledger entry, in a total order (source, model, date, kind)."""
-    return (pl.concat([stored_issues(), contradictions(), crawl_gaps()], how="vertical_relaxed")
-            .sort(["source", "hub_id", "date", "kind"], nulls_last=True))
+    """Every ledger entry, in its total order (ORDER)."""
+    return pl.concat([stored_issues(), derived()], how="vertical_relaxed").sort(ORDER, nulls_last=True)
 
 
 def issues_of(sources: tuple[str, ...] = frames.DAILY_SOURCES, kinds: tuple[str, ...] = FLAGGED_KINDS) -> pl.DataFrame:
     """The entries of all_issues() of the given sources and kinds, in its order, reading only what
     they can come from: a chart's flags count no contradiction, and finding those runs a window
     over every snapshot (seconds at a twentieth of the Hub's size), so a chart does not pay for it."""
-    parts = [stored_issues(sources, kinds)]
-    if "contradiction" in kinds:
-        found = contradictions()
-        parts.append(found.filter(pl.col("source").is_in(sources)))
-    if "gap" in kinds and "crawl" in sources:
-        parts.append(crawl_gaps())
     # Each part has ISSUE_SCHEMA's dtypes exactly (the tests assert each one's): a plain concat.
-    return pl.concat(parts).sort(["source", "hub_id", "date", "kind"], nulls_last=True)
+    return pl.concat([stored_issues(sources, kinds), derived(sources, kinds)]).sort(ORDER, nulls_last=True)
 
 
 def coverage() -> pl.DataFrame:
@@ -112,10 +134,17 @@ def coverage() -> pl.DataFrame:
         {"source": pl.Utf8, "models": pl.Int64, "rows": pl.Int64, "first_date": pl.Date, "last_date": pl.Date})
 
 
+COUNT_SCHEMA = {"source": pl.Utf8, "kind": pl.Utf8, "n": pl.Int64, "days": pl.Int64}
+
+
 def summary(issues: pl.DataFrame, covered: pl.DataFrame) -> list[dict]:
     """One entry per source: what it measures, its estimator, its coverage and its issues by kind."""
+    return summary_of_counts(issues.group_by("source", "kind").agg(pl.len().alias("n"), pl.col("days").sum()), covered)
+
+
+def summary_of_counts(counts: pl.DataFrame, covered: pl.DataFrame) -> list[dict]:
+    """summary() from the entries' counts by (source, kind) (COUNT_SCHEMA) rather than the entries."""
     by_source = {row["source"]: row for row in covered.to_dicts()}
-    counts = issues.group_by("source", "kind").agg(pl.len().alias("n"), pl.col("days").sum().alias("days"))
     out = []
     for name, measure in SOURCES.items():
         cov = by_source.get(name, {})
@@ -158,3 +187,223 @@ def flag_note(flagged: dict[str, int]) -> str | None:
     if flagged.get("leading-placeholder"):
         lines.append(f"{flagged['leading-placeholder']:,} model-days not sampled yet are missing, not zero")
     return "; ".join(lines) + ": see /data-quality" if lines else None
+
+
+# --- the kept entries (PostgreSQL) ------------------------------------------------------------
+
+NAME = "data-quality"  # its row in catalog_rollupstate, written by each fold
+# More models than this to recompute from their rows (a day crawled again, a source re-imported):
+# one full recount is cheaper than a lookup per model.
+MAX_DIRTY_MODELS = 200_000
+_ENTRY = "INSERT INTO catalog_qualityentry (source, model_id, hub_id, kind, date, end_date, days, detail) "
+_CONTRADICTION = ("format('the all-time count %%s is below the cumulative count %%s the model already had: "
+                  "a contradiction, not drawn', q.downloads_all_time, q.earlier)")
+_GAP = ("format('%%s days without a crawl: the rise since the previous crawl lands on %%s', q.date - q.previous - 1, "
+        "to_char(q.date, 'YYYY-MM-DD'))")
+_EARLIER = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+_SOME_MODELS = " AND s.model_id IN (SELECT model_id FROM _quality_models)"
+
+
+def _recount_sql(where: str) -> list[str]:
+    """contradictions() and crawl_gaps() as entries, and the state they leave, over the rows `where` picks."""
+    return [
+        f"""{_ENTRY} SELECT q.source, q.model_id, m.hub_id, 'contradiction', q.date, q.date, 1, {_CONTRADICTION}
+            FROM (SELECT s.source, s.model_id, s.date, s.downloads_all_time, s.cumulative_kind,
+                         MAX(s.downloads_all_time) OVER (PARTITION BY s.model_id ORDER BY s.date {_EARLIER}) AS earlier
+                  FROM catalog_downloadsnapshot s WHERE s.downloads_all_time IS NOT NULL{where}) q
+            JOIN catalog_hubmodel m ON m.id = q.model_id
+            WHERE q.cumulative_kind = 'all-time' AND q.downloads_all_time < q.earlier""",
+        f"""{_ENTRY} SELECT 'crawl', q.model_id, m.hub_id, 'gap', q.previous + 1, q.date - 1, q.date - q.previous - 1, {_GAP}
+            FROM (SELECT s.model_id, s.date, LAG(s.date) OVER (PARTITION BY s.model_id ORDER BY s.date) AS previous
+                  FROM catalog_downloadsnapshot s WHERE s.source = 'crawl'{where}) q
+            JOIN catalog_hubmodel m ON m.id = q.model_id
+            WHERE q.previous IS NOT NULL AND q.date - q.previous > 1""",
+        f"""INSERT INTO catalog_qualitystate (model_id, source, rows, first_date, last_date, peak)
+            SELECT s.model_id, s.source, COUNT(*), MIN(s.date), MAX(s.date), MAX(s.downloads_all_time)
+            FROM catalog_downloadsnapshot s WHERE TRUE{where} GROUP BY 1, 2""",
+    ]
+
+
+_NEW_STATE = ("SELECT model_id, source, COUNT(*) AS rows, MIN(date) AS first_date, MAX(date) AS last_date, "
+              "MAX(downloads_all_time) AS peak FROM _quality_new GROUP BY 1, 2")
+# A new day's rows of a model are all after its kept history: checked against its kept state (the
+# highest all-time count of any source, the last crawl) and the new rows before them.
+_APPEND_SQL = [
+    f"""{_ENTRY} SELECT q.source, q.model_id, m.hub_id, 'contradiction', q.date, q.date, 1, {_CONTRADICTION}
+        FROM (SELECT n.source, n.model_id, n.date, n.downloads_all_time, n.cumulative_kind,
+                     GREATEST(p.peak, MAX(n.downloads_all_time) OVER (PARTITION BY n.model_id ORDER BY n.date
+                                                                      {_EARLIER})) AS earlier
+              FROM _quality_new n
+              LEFT JOIN (SELECT st.model_id, MAX(st.peak) AS peak FROM catalog_qualitystate st
+                         WHERE st.model_id IN (SELECT model_id FROM _quality_new) GROUP BY 1) p ON p.model_id = n.model_id
+              WHERE n.downloads_all_time IS NOT NULL) q
+        JOIN catalog_hubmodel m ON m.id = q.model_id
+        WHERE q.cumulative_kind = 'all-time' AND q.downloads_all_time < q.earlier""",
+    f"""{_ENTRY} SELECT 'crawl', q.model_id, m.hub_id, 'gap', q.previous + 1, q.date - 1, q.date - q.previous - 1, {_GAP}
+        FROM (SELECT n.model_id, n.date,
+                     COALESCE(LAG(n.date) OVER (PARTITION BY n.model_id ORDER BY n.date), st.last_date) AS previous
+              FROM _quality_new n
+              LEFT JOIN catalog_qualitystate st ON st.model_id = n.model_id AND st.source = 'crawl'
+              WHERE n.source = 'crawl') q
+        JOIN catalog_hubmodel m ON m.id = q.model_id
+        WHERE q.previous IS NOT NULL AND q.date - q.previous > 1""",
+    # A hash join, then the new (model, source) pairs: faster than ON CONFLICT's probe per row; the
+    # table's free space per page (fillfactor, migration 0012) makes these updates HOT.
+    f"""UPDATE catalog_qualitystate st SET rows = st.rows + n.rows, first_date = LEAST(st.first_date, n.first_date),
+            last_date = GREATEST(st.last_date, n.last_date), peak = GREATEST(st.peak, n.peak)
+        FROM ({_NEW_STATE}) n WHERE st.model_id = n.model_id AND st.source = n.source""",
+    f"""INSERT INTO catalog_qualitystate (model_id, source, rows, first_date, last_date, peak)
+        SELECT n.model_id, n.source, n.rows, n.first_date, n.last_date, n.peak FROM ({_NEW_STATE}) n
+        WHERE NOT EXISTS (SELECT 1 FROM catalog_qualitystate st WHERE st.model_id = n.model_id AND st.source = n.source)""",
+]
+# The rows of the changed days after their model's kept history, of models not recomputed whole.
+# (A row on or before it was written since the last fold only if its model is dirty: migration 0012.)
+_NEW_ROWS = """
+    CREATE TEMPORARY TABLE _quality_new ON COMMIT DROP AS
+    SELECT s.model_id, s.source, s.date, s.downloads_all_time, s.cumulative_kind FROM catalog_downloadsnapshot s
+    WHERE s.date = ANY(%s)
+      AND NOT EXISTS (SELECT 1 FROM catalog_qualitystate st WHERE st.model_id = s.model_id AND st.last_date >= s.date)
+      AND NOT EXISTS (SELECT 1 FROM _quality_models r WHERE r.model_id = s.model_id)"""
+_TOTALS_SQL = [
+    "DELETE FROM catalog_qualitycoverage",
+    """INSERT INTO catalog_qualitycoverage (source, model_count, rows, first_date, last_date)
+       SELECT source, COUNT(*), SUM(rows), MIN(first_date), MAX(last_date) FROM catalog_qualitystate GROUP BY 1""",
+    "DELETE FROM catalog_qualitycount",
+    """INSERT INTO catalog_qualitycount (source, kind, entries, days)
+       SELECT source, kind, COUNT(*), SUM(days) FROM catalog_qualityentry GROUP BY 1, 2""",
+]
+# Both rows are written by the same fold transaction, so they carry the same xmin: a fold that ran
+# without this one registered (a process that never imported it) leaves them apart.
+_IN_STEP = ("EXISTS (SELECT 1 FROM catalog_rollupstate g JOIN catalog_rollupstate q ON q.xmin = g.xmin "
+            f"WHERE g.name = '{rollups.NAME}' AND q.name = '{NAME}')")
+
+
+def _execute(cursor, statements: list[str], params=()) -> None:
+    for sql in statements:
+        cursor.execute(sql, params)
+
+
+def fold(cursor, changes: rollups.Changes, full: bool) -> None:
+    """Fold the writes since the last fold into the kept entries (rollups.register_fold): inside
+    the rollup's fold transaction and snapshot, so pages see both before it or both after it."""
+    started = time.perf_counter()
+    cursor.execute(f"SELECT {_IN_STEP}")
+    full = full or not cursor.fetchone()[0]
+    cursor.execute("CREATE TEMPORARY TABLE _quality_models (model_id bigint PRIMARY KEY) ON COMMIT DROP")
+    # Exactly the dirty models this snapshot sees, consumed in the same statement.
+    cursor.execute("WITH gone AS (DELETE FROM catalog_qualitydirty RETURNING model_id) "
+                   "INSERT INTO _quality_models SELECT DISTINCT model_id FROM gone")
+    dirty = cursor.rowcount
+    full = full or dirty > MAX_DIRTY_MODELS
+    if full:
+        cursor.execute("DELETE FROM catalog_qualityentry")  # not TRUNCATE: readers keep reading the old rows
+        cursor.execute("DELETE FROM catalog_qualitystate")
+        _execute(cursor, _recount_sql(""), [])
+    else:
+        if dirty:
+            cursor.execute("DELETE FROM catalog_qualityentry WHERE model_id IN (SELECT model_id FROM _quality_models)")
+            cursor.execute("DELETE FROM catalog_qualitystate WHERE model_id IN (SELECT model_id FROM _quality_models)")
+            _execute(cursor, _recount_sql(_SOME_MODELS), [])
+        if changes.dates:
+            cursor.execute(_NEW_ROWS, [sorted(changes.dates)])
+            cursor.execute("ANALYZE _quality_new")
+            _execute(cursor, _APPEND_SQL, [])
+            cursor.execute("DROP TABLE _quality_new")
+    cursor.execute("DROP TABLE _quality_models")
+    _execute(cursor, _TOTALS_SQL)
+    cursor.execute("INSERT INTO catalog_rollupstate (name, source_version, built_at, seconds) VALUES (%s, 0, now(), %s) "
+                   "ON CONFLICT (name) DO UPDATE SET built_at = EXCLUDED.built_at, seconds = EXCLUDED.seconds",
+                   [NAME, time.perf_counter() - started])
+    log.info("data-quality fold full=%s dirty_models=%d days=%d seconds=%.2f", full, dirty, len(changes.dates),
+             time.perf_counter() - started)
+
+
+rollups.register_fold(NAME, fold)
+
+
+def kept() -> bool:
+    """True when the kept entries hold every write this transaction can see (read them, not the raw rows)."""
+    if not rollups.available():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM catalog_rollupchange) AND {_IN_STEP}")
+        return cursor.fetchone()[0]
+
+
+def _chosen(column: str, chosen: tuple[str, ...] | None, where: list[str], params: list) -> None:
+    if chosen is not None:
+        # IN (NULL) for an empty choice: it matches no row, where PostgreSQL refuses IN ().
+        where.append(f"{column} IN ({', '.join(['%s'] * len(chosen)) or 'NULL'})")
+        params.extend(chosen)
+
+
+def kept_entries(sources: tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The kept cross-source entries of the given sources and kinds (what derived() finds)."""
+    where, params = [], []
+    _chosen("source", sources, where, params)
+    _chosen("kind", kinds, where, params)
+    return frames.read(
+        "SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM catalog_qualityentry"
+        + (f" WHERE {' AND '.join(where)}" if where else ""), params, ISSUE_SCHEMA)
+
+
+def kept_coverage() -> pl.DataFrame:
+    """coverage(), as of the last fold."""
+    return frames.read("SELECT source, model_count, rows, first_date, last_date FROM catalog_qualitycoverage", [],
+                       {"source": pl.Utf8, "models": pl.Int64, "rows": pl.Int64, "first_date": pl.Date,
+                        "last_date": pl.Date})
+
+
+def kept_counts() -> pl.DataFrame:
+    """Every entry's count and days by (source, kind) (COUNT_SCHEMA): the stored ones counted, the
+    kept ones' counts read."""
+    return frames.read(
+        "SELECT source, kind, SUM(n)::bigint, SUM(days)::bigint FROM ("
+        "SELECT source, kind, COUNT(*) AS n, SUM(days) AS days FROM catalog_dataqualityissue GROUP BY 1, 2 "
+        "UNION ALL SELECT source, kind, entries, days FROM catalog_qualitycount) c GROUP BY 1, 2", [], COUNT_SCHEMA)
+
+
+# The stored entries and the kept ones, in the ledger's order (bytewise text, as polars sorts). Each
+# part gives its first offset + limit rows, the kept ones read off their index (a model's kept
+# entries differ in date or kind, and models in hub_id: its four columns order them totally).
+_LEDGER = """
+    SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM (
+        (SELECT source COLLATE "C" AS source, model_id, hub_id COLLATE "C" AS hub_id, kind COLLATE "C" AS kind,
+                date, end_date, days::bigint AS days, detail COLLATE "C" AS detail
+         FROM catalog_dataqualityissue i WHERE {stored}
+         ORDER BY 1, 3, 5, 4, 6, 7, 8 LIMIT %(first)s)
+        UNION ALL
+        (SELECT source, model_id, hub_id, kind, date, end_date, days, detail FROM catalog_qualityentry e WHERE {kept}
+         ORDER BY source, hub_id, date, kind LIMIT %(first)s)
+    ) ledger ORDER BY source, hub_id, date, kind, end_date, days, detail LIMIT %(limit)s OFFSET %(offset)s"""
+
+
+def kept_ledger(source: str | None, kind: str | None, model: str | None, limit: int,
+                offset: int) -> tuple[int, pl.DataFrame]:
+    """(how many entries, `limit` of them from `offset` in the ledger's order) of the given source,
+    kind and model (a Hub id, any case): all_issues() filtered and sliced, read from the kept entries."""
+    stored, kept_, params = ["TRUE"], ["TRUE"], {"source": source, "kind": kind, "model": model}
+    for column, value in (("source", source), ("kind", kind)):
+        if value is not None:
+            stored.append(f"i.{column} = %({column})s")
+            kept_.append(f"e.{column} = %({column})s")
+    if model is not None:
+        stored.append("lower(i.hub_id) = lower(%(model)s)")
+        # By the model's id (its case-insensitive index), not by scanning every entry's hub_id.
+        kept_.append("e.model_id IN (SELECT id FROM catalog_hubmodel WHERE lower(hub_id) = lower(%(model)s))")
+    if model is None:
+        counts = kept_counts()
+        for column, value in (("source", source), ("kind", kind)):
+            if value is not None:
+                counts = counts.filter(pl.col(column) == value)
+        count = int(counts["n"].sum())
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT (SELECT COUNT(*) FROM catalog_dataqualityissue i WHERE {' AND '.join(stored)}) + "
+                           f"(SELECT COUNT(*) FROM catalog_qualityentry e WHERE {' AND '.join(kept_)})", params)
+            count = cursor.fetchone()[0]
+    if offset >= count:
+        return count, pl.DataFrame(schema=ISSUE_SCHEMA)
+    rows = frames.read(_LEDGER.format(stored=" AND ".join(stored), kept=" AND ".join(kept_)),
+                       {**params, "first": offset + limit, "limit": limit, "offset": offset}, ISSUE_SCHEMA)
+    return count, rows

@@ -445,3 +445,4 @@ class RollupState(models.Model):
 # The aggregates beside the rollup live in their own modules; imported here so Django registers them.
 from observatory.catalog.adoption_aggregates import *  # noqa: E402,F403
 from observatory.catalog.count_aggregates import *  # noqa: E402,F403
+from observatory.catalog.quality_aggregates import *  # noqa: E402,F403
