@@ -21,19 +21,20 @@ WITH_ORG = "LEFT JOIN catalog_organization o ON o.id = x.organization_id"
 NO_ORG = "LEFT JOIN catalog_organization o ON FALSE"
 
 
-def _rows(source: str, ids: str, sign: int) -> dict:
-    """A set of model rows `x` (with `o`) counted with `sign`, and the SQL of their ids."""
-    return {"from": source, "ids": ids, "sign": sign}
+def _rows(source: str, sign: int) -> dict:
+    """A set of model rows `x` (with `o`) counted with `sign`."""
+    return {"from": source, "sign": sign}
 
 
-def _licence(rows: dict) -> str:
-    """Models, all-time downloads and the edges whose resolved parent each one is, by cell and class."""
+# Per model row, by index (LATERAL): a statement's transition tables have no statistics, and a
+# join the planner guesses could scan every edge for a page of a crawl.
+def _licence(rows: dict, edges: bool) -> str:
+    """Models and all-time downloads by cell and licence class; with `edges`, the edges whose
+    resolved parent each model is instead."""
     s = rows["sign"]
-    return (f"SELECT 'licence' AS kind, {CELL}, x.licence_class AS key, NULL AS namespace, NULL::date AS date, "
-            f"{s} * COUNT(*) AS n1, {s} * COALESCE(SUM(x.downloads_all_time), 0) AS n2, "
-            f"{s} * COALESCE(SUM(d.k), 0) AS n3 FROM {rows['from']} "
-            "LEFT JOIN (SELECT parent_id, COUNT(*) AS k FROM catalog_lineageedge "
-            f"WHERE parent_id IN ({rows['ids']}) GROUP BY parent_id) d ON d.parent_id = x.id "
+    counted = (f"0, 0, {s} * COALESCE(SUM((SELECT COUNT(*) FROM catalog_lineageedge e WHERE e.parent_id = x.id)), 0)"
+               if edges else f"{s} * COUNT(*), {s} * COALESCE(SUM(x.downloads_all_time), 0), 0")
+    return (f"SELECT 'licence', {CELL}, x.licence_class, NULL, NULL::date, {counted} FROM {rows['from']} "
             "GROUP BY 2, 3, 4, 5, 6, 7")
 
 
@@ -45,29 +46,40 @@ def _days(rows: dict) -> str:
             f"FROM {rows['from']} WHERE x.release_date IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 9")
 
 
+EDGE_COLUMNS = "child_id, parent_id, parent_hub_id, relation"
+CURRENT_EDGES = f"SELECT {EDGE_COLUMNS} FROM catalog_lineageedge WHERE child_id = x.id"
+
+
+KEY = "(CASE WHEN e.parent_id IS NOT NULL THEN '#' || e.parent_id ELSE lower(e.parent_hub_id) END) COLLATE \"C\""
+
+
 def _pairs(edges: str, finetunes: bool) -> str:
-    """Each (child, base) once, a base being its row or its case-folded id (derivatives.ancestors),
-    the edge to its smallest spelling kept (the raw path sorts edges so)."""
+    """Each (child, base) once of the child x's `edges`, a base being its row or its case-folded id
+    (derivatives.ancestors), the edge to its smallest spelling kept (the raw path sorts edges so)."""
     where = "WHERE e.relation = 'finetune' " if finetunes else ""
-    key = "(CASE WHEN e.parent_id IS NOT NULL THEN '#' || e.parent_id ELSE lower(e.parent_hub_id) END) COLLATE \"C\""
-    return (f"SELECT DISTINCT ON (e.child_id, {key}) e.child_id, split_part(e.parent_hub_id, '/', 1) AS ns, "
-            f"e.relation FROM ({edges}) e {where}ORDER BY e.child_id, {key}, e.parent_hub_id COLLATE \"C\"")
+    return (f"SELECT DISTINCT ON ({KEY}) split_part(e.parent_hub_id, '/', 1) AS ns, e.relation "
+            f"FROM ({edges}) e {where}ORDER BY {KEY}, e.parent_hub_id COLLATE \"C\"")
 
 
-def _derivatives(rows: dict, edges: str) -> str:
-    """The pairs of the children `rows` over `edges` (child_id, parent_id, parent_hub_id, relation)."""
+def _derivatives(rows: dict, edges: str = CURRENT_EDGES) -> str:
+    """The pairs of the children `rows` over their `edges` (a query of x's edges)."""
     s = rows["sign"]
     return " UNION ALL ".join(
         f"SELECT 'deriv', {CELL}, p.relation, p.ns, {CREATED}, {s * (1 - ft)} * COUNT(*), {s * ft} * COUNT(*), 0 "
-        f"FROM {rows['from']} JOIN ({_pairs(edges, bool(ft))}) p ON p.child_id = x.id "
+        f"FROM {rows['from']} CROSS JOIN LATERAL ({_pairs(edges, bool(ft))}) p "
         "WHERE x.created_at IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7, 8, 9" for ft in (0, 1))
 
 
-EDGE_COLUMNS = "child_id, parent_id, parent_hub_id, relation"
-
-
-def _edges_of(ids: str) -> str:
-    return f"SELECT {EDGE_COLUMNS} FROM catalog_lineageedge WHERE child_id IN ({ids})"
+def _set_derivatives(rows: dict, edges: str) -> str:
+    """_derivatives over a set of edges of many children at once (an edge statement's before and after)."""
+    s = rows["sign"]
+    return " UNION ALL ".join(
+        f"SELECT 'deriv', {CELL}, p.relation, p.ns, {CREATED}, {s * (1 - ft)} * COUNT(*), {s * ft} * COUNT(*), 0 "
+        f"FROM {rows['from']} JOIN (SELECT DISTINCT ON (e.child_id, {KEY}) e.child_id, "
+        f"split_part(e.parent_hub_id, '/', 1) AS ns, e.relation FROM ({edges}) e "
+        + ("WHERE e.relation = 'finetune' " if ft else "")
+        + f"ORDER BY e.child_id, {KEY}, e.parent_hub_id COLLATE \"C\") p ON p.child_id = x.id "
+        "WHERE x.created_at IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7, 8, 9" for ft in (0, 1))
 
 
 def _logged(parts: list[str]) -> str:
@@ -78,37 +90,55 @@ def _logged(parts: list[str]) -> str:
             "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 HAVING SUM(n1) <> 0 OR SUM(n2) <> 0 OR SUM(n3) <> 0;")
 
 
-def _models_counted(*rows: dict) -> str:
-    return _logged([part for r in rows for part in (_licence(r), _days(r), _derivatives(r, _edges_of(r["ids"])))])
+def _counted(rows: list[dict], moved: list[dict]) -> list[str]:
+    """Every row's model count, downloads and days; the edges' parts only for the rows in `moved`
+    (an update that leaves a model's cell, class and creation as they were moves none of them)."""
+    return ([part for r in rows for part in (_licence(r, edges=False), _days(r))]
+            + [part for r in moved for part in (_licence(r, edges=True), _derivatives(r))])
 
 
-def _conflicts(where: str) -> str:
-    return f"INSERT INTO catalog_countchange (kind, edge_id) SELECT DISTINCT 'conflict', e.id FROM catalog_lineageedge e WHERE {where};"
+def _conflicts(ids: str) -> str:
+    """Recheck the edges of the models `ids` (a query of ids), as child or as parent."""
+    return (f"INSERT INTO catalog_countchange (kind, edge_id) SELECT 'conflict', e.id FROM ({ids}) i "
+            "JOIN catalog_lineageedge e ON e.child_id = i.id UNION "
+            f"SELECT 'conflict', e.id FROM ({ids}) i JOIN catalog_lineageedge e ON e.parent_id = i.id;")
 
 
-# What a licence conflict reads of a model: a change elsewhere (downloads, a crawl's dates) rechecks no edge.
+# An update's rows whose cell, licence class or creation changed (what the edges' parts read),
+# and those whose licence conflicts may have (a change elsewhere, downloads or a crawl's dates,
+# rechecks no edge).
+MOVED = ("(ol.tracked, ol.organization_id, ol.author, ol.size_class, ol.pipeline_tag, ol.licence_class, ol.created_at) "
+         "IS DISTINCT FROM (nw.tracked, nw.organization_id, nw.author, nw.size_class, nw.pipeline_tag, "
+         "nw.licence_class, nw.created_at)")
 CONFLICT_MOVED = ("SELECT nw.id FROM old_rows ol JOIN new_rows nw ON nw.id = ol.id WHERE (ol.hub_id, ol.licence_id, "
                   "ol.licence_class, ol.tracked, ol.organization_id, ol.author, ol.size_class, ol.pipeline_tag) IS "
                   "DISTINCT FROM (nw.hub_id, nw.licence_id, nw.licence_class, nw.tracked, nw.organization_id, "
                   "nw.author, nw.size_class, nw.pipeline_tag)")
-NEW_MODELS = _rows(f"new_rows x {WITH_ORG}", "SELECT id FROM new_rows", 1)
-OLD_MODELS = _rows(f"old_rows x {WITH_ORG}", "SELECT id FROM old_rows", -1)
+NEW_MODELS = _rows(f"new_rows x {WITH_ORG}", 1)
+OLD_MODELS = _rows(f"old_rows x {WITH_ORG}", -1)
+MOVED_OLD = _rows(f"(SELECT ol.* FROM old_rows ol JOIN new_rows nw ON nw.id = ol.id WHERE {MOVED}) x {WITH_ORG}", -1)
+MOVED_NEW = _rows(f"(SELECT nw.* FROM old_rows ol JOIN new_rows nw ON nw.id = ol.id WHERE {MOVED}) x {WITH_ORG}", 1)
 
 
 def _org_models(table: str, sign: int, with_org: bool) -> dict:
     """The models of the organisations in `table`, with them (or with none)."""
     source = (f"catalog_hubmodel x JOIN {table} o ON o.id = x.organization_id" if with_org else
               f"catalog_hubmodel x JOIN {table} n ON n.id = x.organization_id {NO_ORG}")
-    return _rows(source, f"SELECT x.id FROM catalog_hubmodel x JOIN {table} t ON t.id = x.organization_id", sign)
+    return _rows(source, sign)
+
+
+def _org_statement(before: dict, after: dict, table: str) -> str:
+    return (_logged(_counted([before, after], [before, after]))
+            + _conflicts(f"SELECT x.id FROM catalog_hubmodel x JOIN {table} t ON t.id = x.organization_id"))
 
 
 def _edge_statement(old: bool, new: bool) -> str:
     changed = " UNION ".join(f"SELECT child_id FROM {t}" for t, on in (("old_rows", old), ("new_rows", new)) if on)
-    children = _rows(f"(SELECT * FROM catalog_hubmodel WHERE id IN ({changed})) x {WITH_ORG}", changed, 1)
-    before = (f"SELECT {EDGE_COLUMNS} FROM catalog_lineageedge WHERE child_id IN ({changed})"
-              + (" AND id NOT IN (SELECT id FROM new_rows)" if new else "")
+    children = _rows(f"(SELECT DISTINCT id FROM ({changed}) u (id)) c JOIN catalog_hubmodel x ON x.id = c.id {WITH_ORG}", 1)
+    after = f"SELECT {EDGE_COLUMNS} FROM catalog_lineageedge WHERE child_id IN ({changed})"
+    before = (after + (" AND id NOT IN (SELECT id FROM new_rows)" if new else "")
               + (f" UNION ALL SELECT {EDGE_COLUMNS} FROM old_rows" if old else ""))
-    parts = [_derivatives({**children, "sign": -1}, before), _derivatives(children, _edges_of(changed))]
+    parts = [_set_derivatives({**children, "sign": -1}, before), _set_derivatives(children, after)]
     for table, sign, on in (("old_rows", -1, old), ("new_rows", 1, new)):
         if on:  # the edge counted against its resolved parent's cell and class
             parts.append(f"SELECT 'licence', {CELL}, x.licence_class, NULL, NULL::date, 0, 0, {sign} * COUNT(*) "
@@ -119,19 +149,19 @@ def _edge_statement(old: bool, new: bool) -> str:
 
 WRITE = "INSERT INTO catalog_rollupchange (kind) VALUES ('write');"
 FUNCTIONS = {
-    "catalog_counts_models_inserted": _models_counted(NEW_MODELS)
-    + _conflicts("e.child_id IN (SELECT id FROM new_rows) OR e.parent_id IN (SELECT id FROM new_rows)"),
-    "catalog_counts_models_updated": _models_counted(OLD_MODELS, NEW_MODELS)
-    + _conflicts(f"e.child_id IN ({CONFLICT_MOVED}) OR e.parent_id IN ({CONFLICT_MOVED})"),
-    "catalog_counts_models_deleted": _models_counted(OLD_MODELS)
-    + _conflicts("e.child_id IN (SELECT id FROM old_rows) OR e.parent_id IN (SELECT id FROM old_rows)"),
+    "catalog_counts_models_inserted": _logged(_counted([NEW_MODELS], [NEW_MODELS]))
+    + _conflicts("SELECT id FROM new_rows"),
+    "catalog_counts_models_updated": _logged(_counted([OLD_MODELS, NEW_MODELS], [MOVED_OLD, MOVED_NEW]))
+    + _conflicts(CONFLICT_MOVED),
+    "catalog_counts_models_deleted": _logged(_counted([OLD_MODELS], [OLD_MODELS]))
+    + _conflicts("SELECT id FROM old_rows"),
     # An organisation's models change cells (from none, for models that named it before it existed).
-    "catalog_counts_orgs_inserted": _models_counted(_org_models("new_rows", -1, False), _org_models("new_rows", 1, True))
-    + _conflicts("e.child_id IN (SELECT x.id FROM catalog_hubmodel x JOIN new_rows t ON t.id = x.organization_id)"),
-    "catalog_counts_orgs_updated": _models_counted(_org_models("old_rows", -1, True), _org_models("new_rows", 1, True))
-    + _conflicts("e.child_id IN (SELECT x.id FROM catalog_hubmodel x JOIN new_rows t ON t.id = x.organization_id)"),
-    "catalog_counts_orgs_deleted": _models_counted(_org_models("old_rows", -1, True), _org_models("old_rows", 1, False))
-    + _conflicts("e.child_id IN (SELECT x.id FROM catalog_hubmodel x JOIN old_rows t ON t.id = x.organization_id)"),
+    "catalog_counts_orgs_inserted": _org_statement(_org_models("new_rows", -1, False), _org_models("new_rows", 1, True),
+                                                   "new_rows"),
+    "catalog_counts_orgs_updated": _org_statement(_org_models("old_rows", -1, True), _org_models("new_rows", 1, True),
+                                                  "new_rows"),
+    "catalog_counts_orgs_deleted": _org_statement(_org_models("old_rows", -1, True), _org_models("old_rows", 1, False),
+                                                  "old_rows"),
     "catalog_counts_edges_inserted": _edge_statement(old=False, new=True) + WRITE,
     "catalog_counts_edges_updated": _edge_statement(old=True, new=True) + WRITE,
     "catalog_counts_edges_deleted": _edge_statement(old=True, new=False) + WRITE,
@@ -149,13 +179,15 @@ CREATE = [
     # A TRUNCATE of the edges recounts everything (the models' and organisations' already do).
     "CREATE TRIGGER catalog_lineageedge_counts_truncated AFTER TRUNCATE ON catalog_lineageedge "
     "FOR EACH STATEMENT EXECUTE FUNCTION catalog_rollup_truncated()",
-    # The aggregates are built by the next fold: a write for it to see.
+    # The aggregates are built by the next fold (none is recorded): a write for it to see.
+    "DELETE FROM catalog_rollupstate WHERE name = 'counts'",
     WRITE.rstrip(";"),
 ]
 DROP = [
     *[f"DROP TRIGGER IF EXISTS {table}_counts_{event} ON {table}"
       for table in TABLES.values() for event in (*EVENTS, "truncated")],
     *[f"DROP FUNCTION IF EXISTS {name}()" for name in FUNCTIONS],
+    "DELETE FROM catalog_rollupstate WHERE name = 'counts'",
 ]
 
 
