@@ -11,7 +11,7 @@ What it does, in one process, on its own PostgreSQL database (obs_dash_bench):
      its source's organisation (so region), size class, licence class, pipeline tag, tracked
      flag, creation and release dates and all-time downloads, under a new id `org/name-s<i>`;
      copies of models that have parents get the same lineage edges (same parents, relations);
-   - daily rows: the real span has 232 days, so 30M rows are ~129k models with a daily series;
+   - daily rows: a real series has ~120 rows (over a 231-day span), so 30M rows are ~250k models with a daily series;
      each is a copy of one of the 830 real daily download series (the real dates and growth
      shape), multiplied by a log-normal factor (sigma 1) so counts spread like real ones.
    - what the newer metrics read (grow_extras; also added once to a --reuse catalogue grown
@@ -305,8 +305,10 @@ def grow(scale: float, seed: int = 7) -> dict:
 
     series = frames.snapshots()
     series_models = series["model_id"].unique().to_list()
-    days = series["date"].n_unique()
-    n_series = min(int(FULL_ROWS * scale / days), n_models)
+    # A real series does not cover every day (770 series, 120 rows each over 231 days): dividing
+    # by the days gave a scale-1.0 catalogue 15.8M rows, not 30M (bench/top_up_series.py mends one).
+    per_series = series.height / max(len(series_models), 1)
+    n_series = min(int(FULL_ROWS * scale / per_series), n_models)
     chosen = rng.choice(n_models, n_series, replace=False)
     mapping = pl.DataFrame({
         "model_id": picks["id"].to_numpy()[chosen],
