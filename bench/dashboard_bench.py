@@ -525,7 +525,7 @@ def _sql_text(text: str) -> str:
     return text.replace("{CONCENTRATION}", _CONCENTRATION_SQL).replace("{DAY}", frames.DAY_SQL)
 
 
-def time_metrics(repeat: int, breakdown_over: float = 1.0) -> list[dict]:
+def time_metrics(repeat: int, breakdown_over: float = 1.0, skip: tuple[str, ...] = ()) -> list[dict]:
     from django.core.cache import cache
     from django.db import connection
 
@@ -559,6 +559,10 @@ def time_metrics(repeat: int, breakdown_over: float = 1.0) -> list[dict]:
     out = []
     params = {label: ChartParams(filters=Filters(), **fields) for label, (_, fields) in CASES.items()}
     for label, (name, _) in CASES.items():
+        if label in skip:
+            out.append({"metric": label, "skipped": "--skip-metric (measured at a smaller scale: see the note)"})
+            print(out[-1], flush=True)
+            continue
         fresh = rollups.fresh()
         best_total, result = best_of(lambda name=name, label=label: METRICS[name].compute(params[label]))
         best_sql, sql_rows = sql(SQL[label])
@@ -931,7 +935,7 @@ def run_scale(args, scale: float, with_load: bool) -> dict:
         cur.execute("SELECT count(*) FROM catalog_downloadsnapshot")
         rows = cur.fetchone()[0]
     print(f"scale {scale}: {models:,} models, {rows:,} snapshot rows", flush=True)
-    metrics = time_metrics(args.repeat, args.breakdown_over)
+    metrics = time_metrics(args.repeat, args.breakdown_over, tuple(args.skip_metric))
     load = page_load = None
     if with_load:
         load = load_test(args.workers, args.threads, 32, args.requests, args.seconds)
@@ -974,6 +978,8 @@ def growth_curve(runs: list[dict]) -> dict:
     curve = {}
     for run in runs:
         for row in run["metrics"]:
+            if "skipped" in row:
+                continue
             curve.setdefault(row["metric"], []).append(
                 {"scale": run["scale"], "load_and_compute_s": row["load_and_compute_s"], "sql_s": row["sql_s"]})
         curve.setdefault("incremental_refresh", []).append(
@@ -1001,6 +1007,8 @@ def main() -> None:
                         help="split a metric's cold seconds (load SQL, compute, chart, JSON) when over this")
     parser.add_argument("--profile", metavar="METRIC[:by=family]",
                         help="only profile one bench case cold (cProfile, top 30 by cumulative time), no bench")
+    parser.add_argument("--skip-metric", action="append", default=[], metavar="LABEL",
+                        help="leave one metric (an SQL key, e.g. adoption-forecast) out of this run; repeatable")
     parser.add_argument("--result", default="dashboard_bench",
                         help="bench/results/<RESULT>.json (a trial run at a small scale keeps the committed one)")
     args = parser.parse_args()
@@ -1010,6 +1018,8 @@ def main() -> None:
         parser.error(f"--scales takes fractions separated by commas, not {args.scales!r}")
     if not scales or any(not 0 < x <= 10 for x in scales):
         parser.error("each scale is a fraction above 0 (and at most 10) of the full Hub")
+    if unknown := set(args.skip_metric) - set(SQL):
+        parser.error(f"--skip-metric takes one of {sorted(SQL)}, not {sorted(unknown)}")
     if args.reuse and len(scales) > 1:
         parser.error("--reuse keeps one catalogue: give one --scale")
 
