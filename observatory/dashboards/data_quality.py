@@ -50,6 +50,15 @@ def _issue_rows(frame: pl.DataFrame) -> list[dict]:
             for row in frame.drop("model_id").to_dicts()]
 
 
+def _known(request: HttpRequest, allowed: set[str]) -> None:
+    """Invalid for a parameter not in `allowed`, an empty one (API rule) or one given twice (which
+    would be read as its last value without a word)."""
+    _check_known(request, allowed)
+    twice = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+    if twice:
+        raise Invalid(f"{twice[0]} is given {len(request.GET.getlist(twice[0]))} times: give it once")
+
+
 def _chosen(request: HttpRequest) -> tuple[str | None, str | None, str | None]:
     """(source, kind, model) asked for, each None for any; Invalid when one is not known."""
     chosen = (_choice(request, "source", list(SOURCES)), _choice(request, "kind", KINDS),
@@ -78,7 +87,7 @@ def _entries(request: HttpRequest, limit: int, offset: int) -> tuple[list[dict],
 @read_only_json
 def api(request: HttpRequest) -> JsonResponse:
     try:
-        _check_known(request, {"source", "kind", "model", "limit", "offset"})
+        _known(request, {"source", "kind", "model", "limit", "offset"})
         limit, offset = _int(request, "limit", 500, 1, 5000), _int(request, "offset", 0, 0, 10_000_000)
         summary, count, rows = _entries(request, limit, offset)
     except Invalid as exc:
@@ -98,7 +107,7 @@ def page(request: HttpRequest) -> HttpResponse:
         query = "?" + chosen.urlencode() if chosen else ""
         return HttpResponseRedirect(request.path + query)
     try:
-        _check_known(request, {"source", "kind", "model"})
+        _known(request, {"source", "kind", "model"})
         summary, count, rows = _entries(request, PAGE_ROWS, 0)
     except Invalid as exc:
         return render(request, "dashboards/bad_request.html", {"error": str(exc)}, status=400)
