@@ -171,11 +171,8 @@ def test_a_model_and_its_rows_written_before_its_organisation_in_one_transaction
                                               (D3, *_cell()): (30.0, 1), **B, (D1, *c): (0.0, 1), (D2, *c): (4.0, 1)}
 
 
-# The organisations' insert trigger logs nothing (migration 0007): the model's update logged the
-# cell it joined read against no organisation (region unknown, its author), so its cell under the
-# new organisation is never recounted. Proposed: catalog_rollup_orgs_inserted logs an 'org' entry
-# per new (namespace, region), as the delete trigger does; strict, so the fix shows here.
-@pytest.mark.xfail(strict=True, reason="migration 0007: an organisation's insert logs no 'org' entry")
+# The model's update logs the cell it joined read against no organisation (region unknown, its
+# author): only the organisation's insert entry (migration 0013) gets its real cell recounted.
 def test_a_model_moved_to_an_organisation_created_after_it_in_one_transaction(made_up, caplog):
     a, _ = made_up
     with transaction.atomic(), connection.cursor() as cursor:
