@@ -91,17 +91,10 @@ def reference_curves(curves: pl.DataFrame, *, rank: int = 10) -> pl.DataFrame:
     defined days). Where fewer than `rank` models have data at t, `reference` is null: there is
     no fallback. `models_at_t` says how many there were.
     """
-    places = (curves.group_by(["size_class", "days"])
-              .agg(pl.col("cumulative").top_k(rank).min().alias("rank_th"), pl.len().alias("models_at_t")))
-    return monotone_reference(places, rank=rank)
-
-
-def monotone_reference(places: pl.DataFrame, *, rank: int = 10) -> pl.DataFrame:
-    """(size_class, days, rank_th, models_at_t) → reference_curves' rows: the rank-th place kept
-    where at least `rank` models have data, made monotone. The rank-th place may come from the
-    curves or from an aggregate of them (analytics.ram_aggregates): one definition either way."""
     return (
-        places.sort(["size_class", "days"])
+        curves.group_by(["size_class", "days"])
+        .agg(pl.col("cumulative").top_k(rank).min().alias("rank_th"), pl.len().alias("models_at_t"))
+        .sort(["size_class", "days"])
         .with_columns(pl.when(pl.col("models_at_t") >= rank).then(pl.col("rank_th")).alias("rank_th"))
         .with_columns(pl.col("rank_th").cum_max().over("size_class").alias("running"))
         .with_columns(pl.when(pl.col("rank_th").is_not_null()).then(pl.col("running")).alias("reference"))
@@ -121,15 +114,10 @@ def relative_adoption(snapshots: pl.DataFrame, models: pl.DataFrame, *, end: dt.
     """
     sized = models.filter(pl.col("size_class").is_not_null())
     curves = adoption_curves(snapshots, sized, end=end)
-    latest = curves.sort("days").group_by("model_id").agg(pl.col("days").last(), pl.col("cumulative").last())
-    return ram_table(sized, latest, reference_curves(curves, rank=rank), rank=rank)
-
-
-def ram_table(sized: pl.DataFrame, latest: pl.DataFrame, reference: pl.DataFrame, *, rank: int = 10) -> pl.DataFrame:
-    """relative_adoption's rows from its parts: the sized models in scope, each one's latest point
-    (model_id, days, cumulative) and the classes' reference curves (reference_curves' rows)."""
+    reference = reference_curves(curves, rank=rank)
     latest = (
-        latest.join(sized.select("model_id", "size_class"), on="model_id")
+        curves.sort("days").group_by("model_id").agg(pl.col("days").last(), pl.col("cumulative").last())
+        .join(sized.select("model_id", "size_class"), on="model_id")
         .join(reference, on=["size_class", "days"], how="left")
     )
     top_median = (
