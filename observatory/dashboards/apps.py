@@ -41,6 +41,14 @@ class DashboardsConfig(AppConfig):
         from observatory.catalog.runs import data_changed
 
         data_changed.connect(fold_rollups, dispatch_uid="dashboards-fold-rollups")
+        # The count aggregates fold in the rollup's transaction (analytics.counts).
+        from observatory.analytics import counts, rollups
+
+        rollups.register_fold(counts.NAME, counts.fold)
+        # So does the data-quality ledger (analytics.quality registers it on import: imported here,
+        # a process that refreshes without drawing a chart, e.g. rebuild_rollups, folds it too).
+        from observatory.analytics import quality  # noqa: F401
+
         # Then pages keep the old version until the cache is warm for the new one.
         from observatory.catalog.runs import version_pending
 

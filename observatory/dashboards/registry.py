@@ -18,6 +18,7 @@ from observatory import vocab
 from observatory.analytics import (
     adoption,
     concentration,
+    counts,
     derivatives,
     fine_tunability,
     finetunes,
@@ -199,12 +200,21 @@ def _base(by: str) -> str:
 
 
 def _derivatives(p: ChartParams) -> Computed:
+    f, by = p.filters, _base(p.by)
+    orgs = frames.organizations()
+    if p.depth == "direct" and by in ("region", "organization") and counts.readable(f):
+        # The per-cell counts (analytics.counts); a top list of base models or a tree walk reads the edges.
+        pairs = counts.derivative_counts(f)
+        rows = counts.derivatives_by_base(pairs, orgs, by=by, start=f.start, end=f.end, top_n=p.top)
+        share = counts.finetune_share_by_base_region(pairs, orgs, start=f.start, end=f.end)
+        return Computed(rows, counts.latest(counts.day_counts(f, "created")), extra={"finetune_share": share})
     # A direct count needs only the edges of the derivatives in scope; a tree walk needs them all.
-    edges = frames.edges(p.filters) if p.depth == "direct" else frames.edges()
-    models, orgs = _models(p, "created_date"), frames.organizations()
-    rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=_base(p.by), start=p.filters.start,
-                                           end=p.filters.end, top_n=p.top)
-    share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=p.filters.start, end=p.filters.end)
+    # In one order (of two spellings of a base, the smallest is the pair's), as the counts keep them.
+    edges = (frames.edges(f) if p.depth == "direct" else frames.edges()).sort(["child_id", "parent_hub_id"])
+    models = _models(p, "created_date")
+    rows = derivatives.derivatives_by_base(edges, models, orgs, scope=p.depth, by=by, start=f.start, end=f.end,
+                                           top_n=p.top)
+    share = derivatives.finetune_share_by_base_region(edges, models, orgs, start=f.start, end=f.end)
     return Computed(rows, _max_date(models.drop_nulls("created_date"), "created_date"), extra={"finetune_share": share})
 
 
@@ -220,6 +230,9 @@ def _finetunes(p: ChartParams) -> Computed:
 
 
 def _licences(p: ChartParams) -> Computed:
+    if counts.readable(p.filters):
+        return Computed(counts.licence_mix(counts.licence_counts(p.filters)), frames.latest_created_date(),
+                        extra={"conflicts": counts.conflicts(p.filters)})
     # The models in scope, the edges touching them, and the bases of their derivatives: all the
     # licence mix and the conflicts read, not the whole catalogue.
     everyone = frames.models(("hub_id", "licence_id", "licence_class", "downloads_all_time"), p.filters,
@@ -230,8 +243,13 @@ def _licences(p: ChartParams) -> Computed:
 
 
 def _releases(p: ChartParams) -> Computed:
-    models = _models(p, "release_date")
-    own = releases.releases_by_region(models, start=p.filters.start, end=p.filters.end)
+    if counts.readable(p.filters):
+        days = counts.day_counts(p.filters, "released")  # models per release day and cell (analytics.counts)
+        own, newest = counts.releases_by_region(days, start=p.filters.start, end=p.filters.end), counts.latest(days)
+    else:
+        models = _models(p, "release_date")
+        own = releases.releases_by_region(models, start=p.filters.start, end=p.filters.end)
+        newest = _max_date(models.drop_nulls("release_date"), "release_date")
     notable = frames.leaderboard("epoch-notable", ["notable"])
     # Epoch's list goes back to the 1950s; without a chosen start it is shown from the quarter of the
     # first tracked release, so both panels cover the same span.
@@ -240,8 +258,8 @@ def _releases(p: ChartParams) -> Computed:
     if p.filters.regions:
         epoch = epoch.filter(pl.col("region").is_in(list(p.filters.regions)))
     rows = pl.concat([own, epoch])
-    as_of = max([d for d in (_max_date(models.drop_nulls("release_date"), "release_date"),
-                             _max_date(notable.drop_nulls("release_date"), "release_date")) if d], default=None)
+    as_of = max([d for d in (newest, _max_date(notable.drop_nulls("release_date"), "release_date")) if d],
+                default=None)
     return Computed(rows, as_of)
 
 
