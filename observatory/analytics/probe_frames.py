@@ -1,8 +1,9 @@
 """Probe results as polars frames: the fine-tunability runs and the tooling checks.
 
-Read through the ORM (results are JSON documents, one per run, a few thousand rows at most), and
-only public runs that succeeded: a lab's private run feeds nothing public until it publishes
-(tests/labs/test_private_probe_scores.py holds the rule for every public view).
+Read through the ORM (results are JSON documents, one per run; the fields used are read by JSON key
+lookups, not whole runs: some 7,000 at scale 0.1), and only public runs that succeeded: a lab's
+private run feeds nothing public until it publishes (tests/labs/test_private_probe_scores.py holds
+the rule for every public view).
 """
 
 from __future__ import annotations
@@ -42,27 +43,35 @@ def mean_curve(metrics: dict) -> list[float]:
 
 def finetune_runs() -> tuple[pl.DataFrame, pl.DataFrame, dict[str, dict]]:
     """(runs, curves, configs): each public succeeded finetune run's numbers, its mean loss curve,
-    and config hash → the full config it ran with."""
+    and config hash → the full config it ran with.
+
+    Reads the result's metrics by a JSON key lookup (both backends), not the whole result or Run."""
     rows, curves, configs = [], [], {}
-    runs = (ProbeRun.objects.select_related("run")
-            .filter(probe="finetune", public=True, run__status=Run.Status.SUCCEEDED, result__isnull=False)
-            .order_by("run__finished_at", "pk"))
-    for probe_run in runs:
-        metrics = probe_run.result["metrics"]
+    runs = (ProbeRun.objects.filter(probe="finetune", public=True, run__status=Run.Status.SUCCEEDED,
+                                    result__isnull=False)
+            .annotate(metrics_kind=tooling_checks.json_kind("result", "metrics"))
+            .order_by("run__finished_at", "pk")
+            .values_list("pk", "model_id", "hub_id", "config_hash", "config", "run__finished_at", "result__metrics",
+                         "metrics_kind"))
+    for pk, model_id, hub_id, config_hash, config, finished_at, metrics, kind in runs:
+        if type(metrics) is not dict or kind not in (None, "object"):
+            # A lookup reads a missing key and a JSON null alike, and SQLite a JSON string holding
+            # JSON text as that text's value: anything but a metrics object reads, or raises, as
+            # it always did, from the whole result.
+            metrics = ProbeRun.objects.get(pk=pk).result["metrics"]
         steps = metrics.get("steps_to_target") or {}
         reached = [s for s in steps.values() if s is not None]
         rows.append({
-            "model_id": probe_run.model_id, "hub_id": probe_run.hub_id, "config_hash": probe_run.config_hash,
-            "finished_at": probe_run.run.finished_at,
+            "model_id": model_id, "hub_id": hub_id, "config_hash": config_hash, "finished_at": finished_at,
             **{k: _number(metrics.get(k)) for k in ("initial_loss", "final_loss", "heldout_gain", "forgetting",
                                                      "lr_sensitivity", "peak_memory_mb", "tokens_per_second",
                                                      "wall_seconds")},
             "diverged": bool(metrics.get("diverged")),
             "steps_to_target_mean": sum(reached) / len(reached) if reached else None,
             "targets_reached": len(reached), "targets_total": len(steps)})
-        curves += [{"hub_id": probe_run.hub_id, "config_hash": probe_run.config_hash, "step": i + 1, "loss": loss,
-                    "finished_at": probe_run.run.finished_at} for i, loss in enumerate(mean_curve(metrics))]
-        configs.setdefault(probe_run.config_hash, probe_run.config)
+        curves += [{"hub_id": hub_id, "config_hash": config_hash, "step": i + 1, "loss": loss,
+                    "finished_at": finished_at} for i, loss in enumerate(mean_curve(metrics))]
+        configs.setdefault(config_hash, config)
     curve_frame = pl.DataFrame(curves, schema={**CURVE_SCHEMA, "finished_at": pl.Datetime("us", "UTC")}, orient="row")
     return pl.DataFrame(rows, schema=FINETUNE_SCHEMA, orient="row"), curve_frame, configs
 
@@ -72,9 +81,10 @@ def readiness_by_model() -> pl.DataFrame:
     check, its readiness by the one rule (gpu_workers.readiness; days counted from release_day)."""
     by_model = tooling_checks.checks_by_model()
     rows = []
-    for model in HubModel.objects.filter(pk__in=list(by_model)):
-        release, checks = tooling_checks.release_day(model), by_model[model.pk]
-        rows.append({"model_id": model.pk, "checks": len(checks), "first_check": min(c.date for c in checks),
+    for pk, release_date, created_at in HubModel.objects.filter(pk__in=list(by_model)).values_list(
+            "pk", "release_date", "created_at"):
+        release, checks = tooling_checks.release_day_of(release_date, created_at), by_model[pk]
+        rows.append({"model_id": pk, "checks": len(checks), "first_check": min(c.date for c in checks),
                      "ready_on": readiness.ready_date(checks),
                      "days_to_ready": readiness.days_to_ready(release, checks) if release else None})
     return pl.DataFrame(rows, schema=READINESS_SCHEMA, orient="row")
