@@ -15,20 +15,39 @@ from django.db import models
 __all__ = ["QualityEntry", "QualityState", "QualityCoverage", "QualityCount", "QualityDirty"]
 
 
+class _Bytewise:
+    """Text in PostgreSQL's "C" collation (bytewise order). SQLite (the embedded default) knows no
+    collation of that name and compares bytewise already (BINARY): there the column has none."""
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor != "postgresql":
+            params["collation"] = None
+        return params
+
+
+class BytewiseCharField(_Bytewise, models.CharField):
+    pass
+
+
+class BytewiseTextField(_Bytewise, models.TextField):
+    pass
+
+
 class QualityEntry(models.Model):
     """One contradiction or crawl gap, as analytics.quality.contradictions() and crawl_gaps() find it."""
 
     # Text in bytewise order ("C"), like the ledger's polars sort: the page's first rows are read
     # off the index below in the ledger's order, whatever the database's own collation.
-    source = models.CharField(max_length=32, db_collation="C")
+    source = BytewiseCharField(max_length=32, db_collation="C")
     model = models.ForeignKey("catalog.HubModel", on_delete=models.CASCADE, related_name="+", db_index=False)
     # The model's current id (a rename makes its model dirty, so the fold rewrites it).
-    hub_id = models.CharField(max_length=200, db_collation="C")
-    kind = models.CharField(max_length=32, db_collation="C")
+    hub_id = BytewiseCharField(max_length=200, db_collation="C")
+    kind = BytewiseCharField(max_length=32, db_collation="C")
     date = models.DateField()
     end_date = models.DateField()
     days = models.BigIntegerField()
-    detail = models.TextField(db_collation="C")
+    detail = BytewiseTextField(db_collation="C")
 
     class Meta:
         indexes = [

@@ -7,6 +7,8 @@
 # statements also leaves, so the ledger is not read as fresh until a fold has seen them).
 
 import django.db.models.deletion
+
+import observatory.catalog.quality_aggregates
 from django.db import migrations, models
 
 DIRTY = "INSERT INTO catalog_qualitydirty (model_id)"
@@ -98,13 +100,13 @@ class Migration(migrations.Migration):
             name='QualityEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(db_collation='C', max_length=32)),
-                ('hub_id', models.CharField(db_collation='C', max_length=200)),
-                ('kind', models.CharField(db_collation='C', max_length=32)),
+                ('source', observatory.catalog.quality_aggregates.BytewiseCharField(db_collation='C', max_length=32)),
+                ('hub_id', observatory.catalog.quality_aggregates.BytewiseCharField(db_collation='C', max_length=200)),
+                ('kind', observatory.catalog.quality_aggregates.BytewiseCharField(db_collation='C', max_length=32)),
                 ('date', models.DateField()),
                 ('end_date', models.DateField()),
                 ('days', models.BigIntegerField()),
-                ('detail', models.TextField(db_collation='C')),
+                ('detail', observatory.catalog.quality_aggregates.BytewiseTextField(db_collation='C')),
                 ('model', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.hubmodel')),
             ],
             options={
