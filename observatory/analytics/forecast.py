@@ -119,14 +119,26 @@ class Series:
 
 
 def series(trajectories: pl.DataFrame) -> list[Series]:
-    out = []
-    for (hub_id,), part in trajectories.sort("hub_id", "days").group_by(["hub_id"], maintain_order=True):
-        days = part["days"].to_numpy().astype(float)
-        # A cumulative count never falls: its running maximum (as the estimator stores it).
-        y = np.maximum.accumulate(np.log1p(np.clip(part["value"].to_numpy().astype(float), 0, None)))
-        keep = np.concatenate([[True], np.diff(days) > 0]) if len(days) else days.astype(bool)
-        out.append(Series(hub_id, part["size_class"][0] or UNKNOWN_CLASS, part["origin"][0], days[keep], y[keep]))
-    return out
+    """One Series a Hub id, in Hub id order: the frame sorted once and cut at each id's offsets (a
+    group iteration gathered every group's rows apart, most of a forecast's time at Hub scale)."""
+    ordered = trajectories.sort("hub_id", "days").with_columns(pl.col("hub_id").rle_id().alias("_run"))
+    if ordered.is_empty():
+        return []
+    days = ordered["days"].to_numpy().astype(float)
+    # A cumulative count never falls: its running maximum (as the estimator stores it), per Hub id.
+    logs = np.log1p(np.clip(ordered["value"].to_numpy().astype(float), 0, None))
+    y = (ordered.select("_run", pl.Series("y", logs)).select(pl.col("y").cum_max().over("_run"))["y"]
+         .to_numpy())
+    run = ordered["_run"].to_numpy()
+    first = np.concatenate([[True], run[1:] != run[:-1]])
+    keep = first | np.concatenate([[False], np.diff(days) > 0])
+    starts = np.flatnonzero(first)
+    hub_ids, classes, origins = (ordered[c].gather(starts).to_list() for c in ("hub_id", "size_class", "origin"))
+    days, y, run = days[keep], y[keep], run[keep]
+    bounds = np.concatenate([np.flatnonzero(np.concatenate([[True], run[1:] != run[:-1]])), [len(run)]])
+    return [Series(hub_id, size_class or UNKNOWN_CLASS, origin, days[a:b], y[a:b])
+            for hub_id, size_class, origin, a, b in zip(hub_ids, classes, origins, bounds[:-1], bounds[1:],
+                                                        strict=True)]
 
 
 # --- fit ---------------------------------------------------------------------------------------
@@ -176,24 +188,35 @@ def predicted_y(c0: np.ndarray, rate_days: np.ndarray, ratio: np.ndarray, delta)
 
 
 def training_pairs(all_series: list[Series]) -> dict[str, np.ndarray]:
-    """Every (t0, T) pair of grid ages both observed, t0 ≥ MIN_HISTORY_DAYS, per model."""
+    """Every (t0, T) pair of grid ages both observed, t0 ≥ MIN_HISTORY_DAYS, per model: the rate
+    and count read once per age, the pairs (i < j, in row order) taken by index."""
     model, cls, c0, rate_days, ratio, actual = [], [], [], [], [], []
     for index, s in enumerate(all_series):
         ages = GRID[(GRID >= max(MIN_HISTORY_DAYS, s.days[0])) & (GRID <= s.days[-1])]
         if len(ages) < 2:
             continue
         ys = np.interp(ages, s.days, s.y)
-        rates = [recent_rate(s, a) * a for a in ages]
-        for i in range(len(ages) - 1):
-            for j in range(i + 1, len(ages)):
-                model.append(index)
-                cls.append(s.size_class)
-                c0.append(math.expm1(ys[i]))
-                rate_days.append(rates[i])
-                ratio.append(ages[j] / ages[i])
-                actual.append(ys[j])
-    return {"model": np.array(model, dtype=int), "class": np.array(cls, dtype=object), "c0": np.array(c0),
-            "rate_days": np.array(rate_days), "ratio": np.array(ratio), "actual": np.array(actual)}
+        counts = np.array([math.expm1(v) for v in ys])
+        # recent_rate at every age at once (the same interpolation, the same scalar expm1).
+        window = np.minimum(RATE_WINDOW, ages / 2)
+        start = ages - window
+        before = np.where(start >= s.days[0], np.interp(start, s.days, s.y), math.nan)
+        rates = np.array([(n - (math.expm1(b) if not math.isnan(b) else 0.0)) / w * a
+                          for n, b, w, a in zip(counts, before, window, ages, strict=True)])
+        i, j = np.triu_indices(len(ages), 1)
+        model.append(np.full(len(i), index))
+        cls.append(np.full(len(i), s.size_class, dtype=object))
+        c0.append(counts[i])
+        rate_days.append(rates[i])
+        ratio.append(ages[j] / ages[i])
+        actual.append(ys[j])
+
+    def joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.array([], dtype=dtype)
+
+    return {"model": joined(model, int), "class": joined(cls, object), "c0": joined(c0, float),
+            "rate_days": joined(rate_days, float), "ratio": joined(ratio, float),
+            "actual": joined(actual, float)}
 
 
 def fit(all_series: list[Series]) -> GrowthFit | None:
@@ -296,6 +319,8 @@ def forecast_rows(trajectories: pl.DataFrame, measure: str, *, as_of: dt.date, k
     rows: list[dict] = []
     if growth is None:
         return pl.DataFrame(schema=ROW_SCHEMA)
+    # Each band's quantiles once (growth.quantiles per series and horizon was a fifth of the time).
+    z_levels = {b: np.quantile(z, QUANTILES) for b, z in growth.z.items()}
     for s in all_series:
         if keep is not None and s.hub_id.lower() not in keep:
             continue
@@ -308,8 +333,10 @@ def forecast_rows(trajectories: pl.DataFrame, measure: str, *, as_of: dt.date, k
         targets = [(f"day-{h}", h) for h in HORIZONS]
         if target_date is not None and (target_date - s.origin).days > 0:
             targets.append(("target-date", (target_date - s.origin).days))
+        count = math.expm1(s.at(t0))
+        levels = z_levels.get(band(count), z_levels[ALL_BANDS])
         for horizon, days in targets:
-            q = np.expm1(quantiles_y(growth, s, t0, float(days)))
+            q = np.expm1(quantiles_y(growth, s, t0, float(days), z_levels=levels))
             rows.append({"hub_id": s.hub_id, "measure": measure, "size_class": s.size_class, "as_of": as_of,
                          "horizon": horizon, "target_date": s.origin + dt.timedelta(days=days), "target_days": days,
                          "days_observed": int(t0), "observed": float(math.expm1(s.at(t0))),
