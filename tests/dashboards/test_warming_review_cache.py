@@ -10,6 +10,7 @@ import time
 import polars as pl
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 from observatory.analytics import rollups
 from observatory.analytics.filters import Filters
@@ -28,6 +29,11 @@ CUMULATIVE = "cumulative-downloads-by-region"
 def made_up(settings):
     """One tracked model with three days of the Hub's counts; the default views only."""
     settings.WARM_FILTER_SETS = False
+    # The session's real data may be committed already (loaded_db ran first): the warm and the
+    # hand sums read the whole catalogue, so start from an empty one, rolled back with the test.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE catalog_organization, catalog_hubmodel, catalog_downloadsnapshot, "
+                       "catalog_leaderboardentry CASCADE")
     org = Organization.objects.create(namespace="warm-review", region="eu")
     model = HubModel.objects.create(hub_id="warm-review/a", organization=org, author="warm-review", tracked=True,
                                     size_class="7-9B", pipeline_tag="text-generation", downloads_all_time=160)
