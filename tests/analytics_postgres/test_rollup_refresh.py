@@ -68,7 +68,7 @@ def test_it_records_the_sequence_number_it_was_built_at_when_and_how_long_it_too
     before = timezone.now()
     seconds = rollups.refresh()
     after = timezone.now()
-    state = RollupState.objects.get()
+    state = RollupState.objects.get(name=rollups.NAME)
     assert state.name == "daily-gains"
     assert state.source_version == _last_number()
     assert before <= state.built_at <= after
@@ -97,11 +97,11 @@ def test_it_is_fresh_until_a_source_table_is_written_and_then_stale(catalogue):
 def test_a_second_build_replaces_the_cells_and_the_record_of_the_first(catalogue):
     a, _ = catalogue
     rollups.refresh()
-    first = RollupState.objects.get()
+    first = RollupState.objects.get(name=rollups.NAME)
     DownloadSnapshot.objects.filter(model=a, date=D3).update(downloads_all_time=175)
     assert rollups.refresh() is not None
     assert rollups.fresh() is True
-    state = RollupState.objects.get()  # one row for the rollup, updated in place
+    state = RollupState.objects.get(name=rollups.NAME)  # the rollup's one row (folds beside it keep theirs), updated
     assert state.source_version == _last_number() > first.source_version
     assert state.built_at >= first.built_at
     risen = (D3, True, "us", "acme", "7-9B", "text-generation", 25.0, 1)  # 175 - 150
@@ -123,5 +123,5 @@ def test_a_sequence_never_called_counts_as_version_zero(catalogue):
         # transactions: the next write anywhere takes 1, as after a restart of the sequence).
         cursor.execute("SELECT setval('catalog_rollup_source_seq', 1, false)")
     rollups.refresh()
-    assert RollupState.objects.get().source_version == 0
+    assert RollupState.objects.get(name=rollups.NAME).source_version == 0
     assert rollups.fresh() is True
