@@ -266,6 +266,25 @@ def models(extra: tuple[str, ...] | None = None, filters=None, *, parents_of_edg
     return frame
 
 
+# Ids a query names at most (SQLite allows 32,766 parameters a statement).
+_IDS_PER_QUERY = 10_000
+
+
+def models_among(ids: pl.Series, filters=None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """models(extra, filters), of the models `ids` names only: for a few models out of the whole
+    catalogue (what a chart's data-quality flags need), without loading the catalogue."""
+    names = [c for c in MODEL_SCHEMA if c in FILTER_COLUMNS or c in extra]
+    schema = {c: MODEL_SCHEMA[c] for c in names}
+    chosen = ids.drop_nulls().unique().sort().to_list()
+    parts = [pl.DataFrame(schema=schema)]
+    for at in range(0, len(chosen), _IDS_PER_QUERY):
+        batch = chosen[at:at + _IDS_PER_QUERY]
+        sql, params = _model_sql(names, filters)
+        sql += (" AND " if " WHERE " in sql else " WHERE ") + f"m.id IN ({', '.join(['%s'] * len(batch))})"
+        parts.append(_frame(sql, params + batch, schema))
+    return pl.concat(parts)
+
+
 def latest_created_date() -> dt.date | None:
     """The newest model creation date in the catalogue, whatever the filters."""
     with connection.cursor() as cursor:

@@ -102,28 +102,38 @@ def _flags(p: ChartParams, model_ids: pl.Series | None) -> dict:
     return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
 
 
+def _filtered_flags(p: ChartParams) -> dict:
+    """_flags(p, the filtered models), loading only the flagged models: a chart read from the
+    rollup has no model frame, and the whole catalogue (seconds at the Hub's size) would be
+    loaded only to learn which of a few flagged models the filters keep."""
+    issues = quality.issues_of(frames.DAILY_SOURCES, quality.FLAGGED_KINDS)
+    in_view = filter_models(frames.models_among(issues["model_id"], p.filters), p.filters)["model_id"]
+    flagged = quality.flagged_in_view(issues, in_view, start=p.filters.start, end=p.filters.end)
+    return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
+
+
 def _cumulative(p: ChartParams) -> Computed:
     cells = _gain_cells(p)
-    models = _models(p)
     if cells is not None:
         rows = gains.cumulative_downloads_by_region(cells, start=p.filters.start, end=p.filters.end)
-    else:
-        snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
-        rows = adoption.cumulative_downloads_by_region(snaps, models, start=p.filters.start,
-                                                       end=p.filters.end, scope="all")
+        return Computed(rows, _max_date(rows, "date"), info=_filtered_flags(p))
+    models = _models(p)
+    snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
+    rows = adoption.cumulative_downloads_by_region(snaps, models, start=p.filters.start,
+                                                   end=p.filters.end, scope="all")
     return Computed(rows, _max_date(rows, "date"), info=_flags(p, models["model_id"]))
 
 
 def _share(p: ChartParams) -> Computed:
     cells = _gain_cells(p)
-    models = _models(p)
+    as_of = frames.latest_snapshot_date(p.filters.end)
     if cells is not None:
         rows = gains.download_share_by_org(cells, start=p.filters.start, end=p.filters.end, top_n=p.top)
-    else:
-        snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
-        rows = shares.download_share_by_org(snaps, models, start=p.filters.start, end=p.filters.end,
-                                            top_n=p.top)
-    return Computed(rows, frames.latest_snapshot_date(p.filters.end), info=_flags(p, models["model_id"]))
+        return Computed(rows, as_of, info=_filtered_flags(p))
+    models = _models(p)
+    snaps = frames.snapshots(end=p.filters.end, filters=p.filters)
+    rows = shares.download_share_by_org(snaps, models, start=p.filters.start, end=p.filters.end, top_n=p.top)
+    return Computed(rows, as_of, info=_flags(p, models["model_id"]))
 
 
 def concentration_by(p: ChartParams) -> str:
@@ -137,17 +147,16 @@ def _concentration(p: ChartParams) -> Computed:
     cells = _gain_cells(p) if by == "organization" else None
     if cells is not None:
         gains_by = cells.select("date", pl.col("organization").alias("group"), pl.col("gain").alias("increment"))
-        model_ids = None
-    else:
-        everyone = frames.models(("hub_id",))
-        models = filter_models(everyone, f)
-        groups = (models.select("model_id", pl.col("organization").alias("group")) if by == "organization" else
-                  concentration.family_roots(frames.edges(), models, everyone).rename({"family": "group"}))
-        gains_by = adoption.daily_increments(frames.snapshots(end=f.end, filters=f), end=f.end).join(
-            groups, on="model_id").select("date", "group", "increment")
-        model_ids = models["model_id"]
+        rows = concentration.concentration(gains_by, start=f.start, end=f.end)
+        return Computed(rows, frames.latest_snapshot_date(f.end), info={"by": by, **_filtered_flags(p)})
+    everyone = frames.models(("hub_id",))
+    models = filter_models(everyone, f)
+    groups = (models.select("model_id", pl.col("organization").alias("group")) if by == "organization" else
+              concentration.family_roots(frames.edges(), models, everyone).rename({"family": "group"}))
+    gains_by = adoption.daily_increments(frames.snapshots(end=f.end, filters=f), end=f.end).join(
+        groups, on="model_id").select("date", "group", "increment")
     rows = concentration.concentration(gains_by, start=f.start, end=f.end)
-    return Computed(rows, frames.latest_snapshot_date(f.end), info={"by": by, **_flags(p, model_ids)})
+    return Computed(rows, frames.latest_snapshot_date(f.end), info={"by": by, **_flags(p, models["model_id"])})
 
 
 def relative_adoption_table(p: ChartParams) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

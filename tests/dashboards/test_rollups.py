@@ -308,3 +308,34 @@ def test_it_gets_the_plain_loops_numbers_when_the_loaders_filter_in_sql(loaded_d
     assert collections.Counter(mix.extra["conflicts"].iter_rows()) == collections.Counter(conflicts)
     newest = max(m["created"] for m in plain_models.values() if m["created"] is not None)
     assert mix.as_of == newest.astimezone(dt.UTC).date()
+
+
+def _plain_flags(entries, models, filters: Filters) -> dict[str, int]:
+    """{kind: flagged model-days in the filters' range} of the models in scope, by a plain loop."""
+    counts = collections.Counter()
+    for entry in entries:
+        if (entry["kind"] not in ("implausible-jump", "gap", "leading-placeholder")
+                or entry["source"] not in frames.DAILY_SOURCES or not _in_scope(models[entry["model_id"]], filters)):
+            continue
+        first = max(entry["date"], filters.start) if filters.start else entry["date"]
+        last = min(entry["end_date"], filters.end) if filters.end else entry["end_date"]
+        if last >= first:
+            counts[entry["kind"]] += (last - first).days + 1
+    return dict(counts)
+
+
+def test_it_counts_the_flags_of_the_charts_read_from_the_rollup_over_the_filtered_models_only(loaded_db):
+    from observatory.analytics import quality
+
+    rollups.refresh(force=True)
+    assert rollups.fresh()
+    models, _, _ = _plain_catalogue()
+    entries = quality.all_issues().to_dicts()
+    checked = 0
+    for filters in FILTERS:
+        expected = _plain_flags(entries, models, filters)
+        for name in ("cumulative-downloads-by-region", "download-share-by-org", "download-concentration"):
+            info = METRICS[name].compute(ChartParams(filters=filters, by="organization")).info
+            assert info["flagged"] == expected, (name, filters.key())
+        checked += bool(expected)
+    assert checked >= 6  # most filter sets draw flagged points: the comparison is not of empty dicts
