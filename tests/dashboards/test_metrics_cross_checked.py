@@ -12,9 +12,11 @@ import datetime as dt
 
 import pytest
 
-from observatory.analytics import derivatives, frames, gap, licences, releases
+from observatory.analytics import counts, derivatives, frames, gap, licences, releases, rollups
 from observatory.analytics.filters import Filters, filter_models
 from observatory.catalog.models import HubModel, LineageEdge, Organization
+from observatory.dashboards.params import ChartParams
+from observatory.dashboards.registry import METRICS
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +33,8 @@ def _edges_by_child():
     return parents
 
 
-def test_it_counts_direct_derivatives_by_base_region_like_a_plain_loop(loaded_db):
+def _plain_direct_derivatives():
+    """{(month, base region, relation): derivatives} of every edge, by a plain loop."""
     regions = dict(Organization.objects.values_list("namespace", "region"))
     created = dict(HubModel.objects.values_list("id", "created_at"))
     expected = collections.Counter()
@@ -39,9 +42,13 @@ def test_it_counts_direct_derivatives_by_base_region_like_a_plain_loop(loaded_db
         for _, parent_hub_id, relation in edges:
             day = created[child_id].date()
             expected[(_month(day), regions.get(parent_hub_id.split("/")[0], "unknown"), relation)] += 1
+    return dict(expected)
+
+
+def test_it_counts_direct_derivatives_by_base_region_like_a_plain_loop(loaded_db):
     frame = derivatives.derivatives_by_base(frames.edges(), frames.models(), frames.organizations(), by="region")
     got = {(r["month"], r["base"], r["relation"]): r["new_derivatives"] for r in frame.to_dicts()}
-    assert got == dict(expected)
+    assert got == _plain_direct_derivatives()
 
 
 def test_it_walks_the_whole_tree_below_each_base_like_a_recursive_walk(loaded_db):
@@ -64,7 +71,8 @@ def test_it_walks_the_whole_tree_below_each_base_like_a_recursive_walk(loaded_db
     assert len(got) > LineageEdge.objects.count()  # the tree really goes deeper than one level
 
 
-def test_it_computes_the_licence_mix_and_conflicts_like_a_plain_loop(loaded_db):
+def _plain_licence_mix():
+    """({class: (models, downloads, derivatives)}, {(derivative, base)}) of the tracked models."""
     rank = {"permissive": 3, "copyleft": 2, "restricted": 1, "non-commercial": 0}
     in_scope = {m.id: m for m in HubModel.objects.filter(tracked=True)}
     everyone = {m.id: m for m in HubModel.objects.all()}
@@ -81,12 +89,18 @@ def test_it_computes_the_licence_mix_and_conflicts_like_a_plain_loop(loaded_db):
             if (parent.licence_class != "permissive" and child.licence_class in rank and parent.licence_class in rank
                     and rank[child.licence_class] > rank[parent.licence_class]):
                 conflicts.add((child.hub_id, parent.hub_id))
+    classes = set(models) | set(derived)
+    return {c: (models[c], downloads[c], derived[c]) for c in classes}, conflicts
+
+
+def test_it_computes_the_licence_mix_and_conflicts_like_a_plain_loop(loaded_db):
+    expected, conflicts = _plain_licence_mix()
     all_models = frames.models()
     scoped = filter_models(all_models, Filters())
     mix = {r["licence_class"]: r for r in licences.licence_mix(scoped, frames.edges()).to_dicts()}
     for cls in mix:
         assert (mix[cls]["models"], mix[cls]["downloads_all_time"], mix[cls]["derivatives"]) == (
-            models[cls], downloads[cls], derived[cls]), cls
+            expected.get(cls, (0, 0, 0))), cls
     got = licences.licence_conflicts(scoped, frames.edges(), all_models)
     assert set(zip(got["derivative"].to_list(), got["base"].to_list())) == conflicts
     assert conflicts  # the real data has some
@@ -96,12 +110,35 @@ def _quarter(day):
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def test_it_counts_releases_per_quarter_like_a_plain_loop(loaded_db):
+def _plain_releases():
     expected = collections.Counter()
     for m in HubModel.objects.filter(tracked=True, release_date__isnull=False).select_related("organization"):
         expected[(_quarter(m.release_date), m.organization.region if m.organization else "unknown")] += 1
+    return dict(expected)
+
+
+def test_it_counts_releases_per_quarter_like_a_plain_loop(loaded_db):
     frame = releases.releases_by_region(filter_models(frames.models(), Filters()))
-    assert {(r["quarter"], r["region"]): r["releases"] for r in frame.to_dicts()} == dict(expected)
+    assert {(r["quarter"], r["region"]): r["releases"] for r in frame.to_dicts()} == _plain_releases()
+
+
+def test_it_serves_the_licence_mix_releases_and_derivatives_from_the_counts_as_plain_loops_count_them(loaded_db):
+    # What the chart endpoints serve once the count aggregates are fresh (analytics.counts), not
+    # the raw-row functions above: the plain loops hold the aggregates' numbers directly.
+    rollups.refresh()
+    assert counts.readable(Filters())
+    mix = METRICS["licence-mix"].compute(ChartParams(filters=Filters()))
+    expected, conflicts = _plain_licence_mix()
+    served = {r["licence_class"]: (r["models"], r["downloads_all_time"], r["derivatives"]) for r in mix.rows.to_dicts()}
+    assert {c: v for c, v in served.items() if v != (0, 0, 0)} == {c: v for c, v in expected.items() if v != (0, 0, 0)}
+    assert set(zip(mix.extra["conflicts"]["derivative"].to_list(), mix.extra["conflicts"]["base"].to_list())) == conflicts
+    released = METRICS["releases-by-region"].compute(ChartParams(filters=Filters())).rows  # beside Epoch's panel
+    assert {(r["quarter"], r["region"]): r["releases"] for r in released.to_dicts()
+            if r["source"] == "observatory"} == _plain_releases()
+    derived = METRICS["derivatives-by-base"].compute(ChartParams(filters=Filters(scope="all"), by="region")).rows
+    got = {(r["month"], r["base"], r["relation"]): r["new_derivatives"] for r in derived.to_dicts()}
+    assert got == _plain_direct_derivatives()
+    assert sum(got.values()) == LineageEdge.objects.count() > 1000
 
 
 def test_it_counts_epochs_notable_models_per_quarter_and_region_like_a_plain_loop(loaded_db):
