@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_CACHE_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 
-.PHONY: run serve test test-fast mutation lint web-env test-env chromium chromium-if-possible migrate bootstrap worker beat
+.PHONY: run serve test test-fast mutation lint web-env test-env bench-env chromium chromium-if-possible migrate bootstrap worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ $(VENV)/.test-installed: $(BIN)/python pyproject.toml
 
 web-env: $(VENV)/.web-installed
 test-env: $(VENV)/.test-installed
+
+# The benches' extra (bench/: the dashboard bench's load client, lm-evaluation-harness) on the test env.
+$(VENV)/.bench-installed: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[probes,test,bench]'
+	touch $@
+bench-env: $(VENV)/.bench-installed
 
 # Debian's Chromium: for kaleido's static exports and the browser tests.
 chromium:

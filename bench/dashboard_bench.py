@@ -1,6 +1,7 @@
 """Dashboard metrics at scale against the same aggregates in SQL, cached throughput, and the
 rollup's fold of one day's crawl, at the scales of the growth curve.
 
+    make bench-env                                                                   # aiohttp, once
     .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data              # 0.1, 0.25, 0.5, 1.0
     .venv/bin/python bench/dashboard_bench.py --data-dir ../shared/data --scale 1.0  # one scale
 
@@ -49,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import io
 import os
 import signal
@@ -1022,6 +1024,9 @@ def main() -> None:
         parser.error(f"--skip-metric takes one of {sorted(SQL)}, not {sorted(unknown)}")
     if args.reuse and len(scales) > 1:
         parser.error("--reuse keeps one catalogue: give one --scale")
+    if not args.skip_load and importlib.util.find_spec("aiohttp") is None:
+        # Found now, not after an hour of growing the catalogue.
+        parser.error("the load test needs aiohttp: `make bench-env` (or pass --skip-load)")
 
     os.environ.setdefault("CACHE_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
     os.environ.setdefault("REDIS_URL", os.environ["CACHE_REDIS_URL"])
