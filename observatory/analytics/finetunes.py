@@ -40,8 +40,18 @@ def _observations(counts: pl.DataFrame) -> pl.DataFrame:
 
 def observation_end(counts: pl.DataFrame) -> dt.date | None:
     """The latest date any count was read: the end of the series' observation window."""
-    observed = _observations(counts)
-    return None if observed.is_empty() else observed["observed_on"].max()
+    return latest_reading(counts.drop_nulls(["created_date", "cumulative_count"]))
+
+
+def latest_reading(readings: pl.DataFrame) -> dt.date | None:
+    """The latest of the dates (created_date + months_since_creation months, the day clipped to
+    the month's end) that `readings` name; frames.finetune_readings() gives the counts' few
+    (creation date, most months) pairs, whose latest is the counts' observation_end."""
+    dated = readings.drop_nulls(["created_date", "months_since_creation"])
+    if dated.is_empty():
+        return None
+    return dated.select(pl.col("created_date").dt.offset_by(pl.format("{}mo", pl.col("months_since_creation")))
+                        .max()).item()
 
 
 def monthly_steps(counts: pl.DataFrame) -> pl.DataFrame:
@@ -67,7 +77,8 @@ def monthly_steps(counts: pl.DataFrame) -> pl.DataFrame:
 
 def finetunes_by_origin(counts: pl.DataFrame, organizations: pl.DataFrame, *, start: dt.date | None = None,
                         end: dt.date | None = None, regions: tuple[str, ...] = (), organization: str = "",
-                        scope: str = "tracked", by: str = "region", top_n: int = 8) -> pl.DataFrame:
+                        scope: str = "tracked", by: str = "region", top_n: int = 8,
+                        window_end: dt.date | None = None) -> pl.DataFrame:
     """(month, region, [organization, [base_model]], new_finetunes, share), sorted.
 
     `counts` as for monthly_steps plus `tracked` (the base is a tracked HubModel);
@@ -75,12 +86,14 @@ def finetunes_by_origin(counts: pl.DataFrame, organizations: pl.DataFrame, *, st
     all, `regions` and `organization` of the base; `start` and `end` keep the months that
     contain them and those between. `by` 'organization' ('base') splits each region into its top
     N organisations (base models) by new fine-tunes in the selection, the rest as 'other'.
+    `window_end`: the whole series' observation_end, where `counts` holds only some of them (the
+    partial month is the data's, not the selection's); by default observation_end(counts).
     """
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
     if scope not in ("tracked", "all"):
         raise ValueError("scope must be 'tracked' or 'all'")
-    end_of_window = observation_end(counts)
+    end_of_window = window_end or observation_end(counts)
     bases = (
         counts.select("base_hub_id", "tracked").unique("base_hub_id", keep="first")
         .with_columns(pl.col("base_hub_id").str.split("/").list.first().alias("organization"))
@@ -128,5 +141,9 @@ def finetunes_by_origin(counts: pl.DataFrame, organizations: pl.DataFrame, *, st
 
 def partial_month(counts: pl.DataFrame) -> dt.date | None:
     """The first day of the month left out as only partly observed."""
-    end = observation_end(counts)
-    return None if end is None else end.replace(day=1)
+    return partial_month_of(observation_end(counts))
+
+
+def partial_month_of(window_end: dt.date | None) -> dt.date | None:
+    """partial_month() from the observation window's end."""
+    return None if window_end is None else window_end.replace(day=1)

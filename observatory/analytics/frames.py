@@ -331,10 +331,22 @@ FINETUNE_SCHEMA = {"base_hub_id": pl.Utf8, "months_since_creation": pl.Int64, "c
                    "created_date": pl.Date, "tracked": pl.Boolean}
 
 
-def finetune_counts() -> pl.DataFrame:
+def finetune_counts(*, tracked_only: bool = False) -> pl.DataFrame:
     """Every monthly fine-tune count with its base's creation date (the series' own, UTC) and
-    whether the base is a tracked model (bases with no HubModel row are not)."""
+    whether the base is a tracked model (bases with no HubModel row are not). `tracked_only`:
+    only the tracked bases' (the chart's default scope: a few percent of the rows at the Hub's size)."""
     return _frame(
         "SELECT f.base_hub_id, f.months_since_creation, f.cumulative_count, DATE(f.base_created_at), "
         "COALESCE(m.tracked, FALSE) FROM catalog_monthlyfinetunecount f "
-        "LEFT JOIN catalog_hubmodel m ON m.id = f.model_id", [], FINETUNE_SCHEMA)
+        "LEFT JOIN catalog_hubmodel m ON m.id = f.model_id" + (" WHERE m.tracked" if tracked_only else ""),
+        [], FINETUNE_SCHEMA)
+
+
+def finetune_readings() -> pl.DataFrame:
+    """(created_date, months_since_creation): per base creation date, the most months after it at
+    which any base created that day has a count. What the series' observation window is read from
+    (analytics.finetunes.observation_end), in a few thousand rows rather than every count."""
+    return _frame(
+        "SELECT DATE(f.base_created_at), MAX(f.months_since_creation) FROM catalog_monthlyfinetunecount f "
+        "WHERE f.cumulative_count IS NOT NULL AND f.base_created_at IS NOT NULL GROUP BY 1", [],
+        {"created_date": pl.Date, "months_since_creation": pl.Int64})

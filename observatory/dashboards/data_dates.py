@@ -46,7 +46,7 @@ def _ends() -> dict[str, str]:
         found["epoch"] = max([d for s, d in leaderboards.items() if s.startswith("epoch") and d], default=None)
         found["lmarena"], found["probe"] = leaderboards.get("lmarena"), leaderboards.get("probe")
         found["catalogue"] = frames.latest_created_date()
-        found["finetune-counts"] = finetunes.observation_end(frames.finetune_counts())
+        found["finetune-counts"] = finetunes.latest_reading(frames.finetune_readings())
         ends = {part: day.isoformat() for part, day in found.items() if day}
         cache.set(key, ends, SECONDS)
     return ends

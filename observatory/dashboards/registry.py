@@ -228,14 +228,17 @@ def _derivatives(p: ChartParams) -> Computed:
 
 
 def _finetunes(p: ChartParams) -> Computed:
-    # All counts, whatever the filters: the observation window (and so the partial month) is the
-    # data's, not the selection's. 3,903 bases x 35 months at most: no SQL-side filtering needed.
-    counts, f = frames.finetune_counts(), p.filters
+    # The observation window (and so the partial month) is the whole data's, not the selection's:
+    # read apart, so the default scope loads only the tracked bases' counts (a few percent of the
+    # rows once every Hub base with fine-tunes has a series).
+    f = p.filters
+    window_end = finetunes.latest_reading(frames.finetune_readings())
+    counts = frames.finetune_counts(tracked_only=f.scope == "tracked")
     rows = finetunes.finetunes_by_origin(counts, frames.organizations(), start=f.start, end=f.end, regions=f.regions,
-                                         organization=f.organization, scope=f.scope, by=_base(p.by), top_n=p.top)
-    partial = finetunes.partial_month(counts)
-    return Computed(rows, finetunes.observation_end(counts),
-                    info={"partial_month_left_out": partial.isoformat()[:7] if partial else None})
+                                         organization=f.organization, scope=f.scope, by=_base(p.by), top_n=p.top,
+                                         window_end=window_end)
+    partial = finetunes.partial_month_of(window_end)
+    return Computed(rows, window_end, info={"partial_month_left_out": partial.isoformat()[:7] if partial else None})
 
 
 def _licences(p: ChartParams) -> Computed:

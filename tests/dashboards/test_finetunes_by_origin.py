@@ -248,3 +248,23 @@ def test_it_refuses_a_count_row_without_a_readable_created_at_naming_file_row_an
     text = str(error.value)
     assert "Qwen.csv" in text and "row 4" in text and "'created_at'" in text and message in text
     assert MonthlyFinetuneCount.objects.count() == before  # nothing of the file was kept
+
+
+def test_the_default_view_leaves_out_the_datas_partial_month_not_the_tracked_bases(db, client):
+    # The default view reads only the tracked bases' counts; the observation window is the whole
+    # data's: here an untracked base was read last (July 2024), after the tracked one (April 2024).
+    MonthlyFinetuneCount.objects.all().delete()  # the session's real counts (rolled back with the test)
+    base = HubModel.objects.create(hub_id="acme/base", author="acme", tracked=True)
+    created = {"acme/base": dt.datetime(2024, 1, 20, tzinfo=dt.UTC), "other/base": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)}
+    for hub_id, model, counts in (("acme/base", base, [0, 5, 9, 30]), ("other/base", None, [0, 1, 1, 2, 4])):
+        MonthlyFinetuneCount.objects.bulk_create(
+            MonthlyFinetuneCount(base_hub_id=hub_id, model=model, months_since_creation=n, cumulative_count=c,
+                                 base_created_at=created[hub_id]) for n, c in enumerate(counts))
+    body = client.get(URL).json()
+    assert body["partial_month_left_out"] == "2024-07" and body["as_of"] == "2024-07-01"
+    # acme/base's last step (read 2024-04-20) is in a month observed whole: counted, not left out.
+    assert [(r["month"], r["new_finetunes"]) for r in body["rows"]] == [
+        ("2024-02-01", 5), ("2024-03-01", 4), ("2024-04-01", 21)]
+    everything = client.get(f"{URL}?scope=all").json()
+    assert everything["partial_month_left_out"] == "2024-07" and everything["as_of"] == "2024-07-01"
+    assert sum(r["new_finetunes"] for r in everything["rows"]) == 30 + 2  # other/base's July step left out
