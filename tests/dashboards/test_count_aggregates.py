@@ -273,3 +273,13 @@ def test_every_trigger_on_the_catalogue_runs_without_jit():
     assert {f"catalog_counts_{table}_{event}" for table in ("models", "orgs", "edges")
             for event in ("inserted", "updated", "deleted")} <= set(configs)
     assert len(configs) >= 23 and {name: config for name, config in configs.items() if config != ["jit=off"]} == {}
+
+
+def test_no_trigger_on_the_catalogue_filters_by_not_in_a_subquery():
+    # The planner knows a transition table's size: past the hash memory, NOT IN (SELECT ...) is a
+    # plain subplan scanned once per outer row, and one COPY of 2.4M edges ran for hours (0015).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                       "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.relname LIKE 'catalog\\_%%' "
+                       "AND p.prosrc ~* 'not\\s+in\\s*\\(\\s*select'")
+        assert cursor.fetchall() == []
