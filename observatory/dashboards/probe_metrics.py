@@ -46,12 +46,14 @@ def fine_tunability_parts(p: ChartParams) -> Parts:
 def tooling_readiness_parts(p: ChartParams, *, today: dt.date | None = None) -> Parts:
     today = today or probe_frames.utc_today()
     f = p.filters
-    models = filter_models(frames.models(("hub_id", "release_date"), f), f)
+    readiness = probe_frames.readiness_by_model()
+    # Only the checked models: per_model keeps no other, and the catalogue is millions of rows.
+    models = filter_models(frames.models_among(readiness["model_id"], f, ("hub_id", "release_date")), f)
     if f.start:
         models = models.filter(pl.col("release_date") >= f.start)
     if f.end:
         models = models.filter(pl.col("release_date") <= f.end)
-    table = tooling_readiness.per_model(models, probe_frames.readiness_by_model(), today=today)
+    table = tooling_readiness.per_model(models, readiness, today=today)
     by = p.by if p.by in ("region", "organization") else "region"
     rows = tooling_readiness.by_group(table, by=by)
     as_of = table["ready_on"].max() if not table.drop_nulls("ready_on").is_empty() else None
