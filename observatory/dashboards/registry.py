@@ -94,10 +94,14 @@ def _gain_cells(p: ChartParams) -> pl.DataFrame | None:
 DOWNLOAD_METHODOLOGY = {"downloads": "canonical-downloads/v1",
                         **{f"estimator:{name}": m.estimator for name, m in download_measures.SOURCES.items()}}
 
-def _flags(p: ChartParams, model_ids: pl.Series | None) -> dict:
-    """What the data-quality ledger says about the points a download chart draws (see quality)."""
+def _flagged_issues() -> pl.DataFrame:
     # Only the kinds and sources the count reads: the whole ledger searches every snapshot.
-    flagged = quality.flagged_in_view(quality.issues_of(frames.DAILY_SOURCES, quality.FLAGGED_KINDS), model_ids,
+    return quality.issues_of(frames.DAILY_SOURCES, quality.FLAGGED_KINDS)
+
+
+def _flags(p: ChartParams, model_ids: pl.Series | None, issues: pl.DataFrame | None = None) -> dict:
+    """What the data-quality ledger says about the points a download chart draws (see quality)."""
+    flagged = quality.flagged_in_view(_flagged_issues() if issues is None else issues, model_ids,
                                       start=p.filters.start, end=p.filters.end)
     return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
 
@@ -106,10 +110,9 @@ def _filtered_flags(p: ChartParams) -> dict:
     """_flags(p, the filtered models), loading only the flagged models: a chart read from the
     rollup has no model frame, and the whole catalogue (seconds at the Hub's size) would be
     loaded only to learn which of a few flagged models the filters keep."""
-    issues = quality.issues_of(frames.DAILY_SOURCES, quality.FLAGGED_KINDS)
+    issues = _flagged_issues()
     in_view = filter_models(frames.models_among(issues["model_id"], p.filters), p.filters)["model_id"]
-    flagged = quality.flagged_in_view(issues, in_view, start=p.filters.start, end=p.filters.end)
-    return {"flagged": flagged, "flag_note": quality.flag_note(flagged)}
+    return _flags(p, in_view, issues)
 
 
 def _cumulative(p: ChartParams) -> Computed:
